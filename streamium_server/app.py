@@ -1,0 +1,69 @@
+"""The one aiohttp application behind serve.py.
+
+It composes what a deployment needs: the static app, /config.json describing
+where the chain API and the signalling server are, and, when they are ours, the
+PeerJS-compatible signalling (/peerjs) and the regtest devnet (/api).
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from .client_config import EXPLORERS, client_config
+from .static import static_handler
+
+DEFAULT_ESPLORA = {
+    "signet": "https://mempool.space/signet/api",
+    "testnet4": "https://mempool.space/testnet4/api",
+    "mainnet": "https://mempool.space/api",
+}
+
+# The built-in signalling at this server's own origin: null host/port/secure
+# tell the page to use its own location.
+BUILTIN_PEER = {"host": None, "port": None, "path": "/peerjs", "key": "peerjs", "secure": None}
+
+
+@dataclass
+class ServerOptions:
+    root: Path
+    network: str = "regtest"
+    esplora: str | None = None
+    explorer: str | None = None
+    peer: dict | None = None          # None: built-in signalling
+    ice_servers: list = field(default_factory=list)
+    devnet: bool = True
+    block_interval: float = 10.0
+    data_dir: Path = Path(".devnet")
+    reset: bool = False
+
+    def config(self) -> dict:
+        esplora = "/api" if self.devnet else (self.esplora or DEFAULT_ESPLORA[self.network])
+        explorer = self.explorer or ("/api" if self.devnet else EXPLORERS.get(self.network, esplora))
+        return client_config(network=self.network, esplora=esplora, explorer=explorer,
+                             peer=self.peer or BUILTIN_PEER, ice_servers=self.ice_servers,
+                             devnet=self.devnet)
+
+    def describe(self) -> str:
+        chain = f"devnet in {self.data_dir}" if self.devnet else f"Esplora {self.config()['esplora']}"
+        peer = "built-in signalling" if self.peer is None else f"PeerJS server {self.peer['host']}"
+        return f"{self.network}, {chain}, {peer}"
+
+
+def make_app(options: ServerOptions) -> web.Application:
+    app = web.Application()
+    config = options.config()
+
+    async def config_json(request):
+        return web.json_response(config, headers={"Cache-Control": "no-cache"})
+
+    app.router.add_get("/config.json", config_json)
+    if options.peer is None:
+        from .signalling import make_signalling_app
+        app.add_subapp("/peerjs", make_signalling_app())
+    if options.devnet:
+        from .devnet import make_devnet_app
+        app.add_subapp("/api", make_devnet_app(options.data_dir, block_interval=options.block_interval,
+                                               reset=options.reset))
+    app.router.add_get("/{path:.*}", static_handler(options.root))
+    return app
