@@ -1,0 +1,1 @@
+"""Browser glue: DOM, routing and start-up. Thin on purpose; the logic lives in app.channel."""

@@ -1,0 +1,42 @@
+"""Hash routes (#/, #/broadcast, #/watch/...) to screens, so links work on any static host."""
+
+from pyscript import window
+
+from app.ui.dom import by_id, on, show
+
+SCREENS = ("screen-home", "screen-broadcast", "screen-watch")
+
+
+def screen_for(hash_value):
+    route = hash_value.lstrip("#").strip("/")
+    if route.startswith("broadcast"):
+        return "screen-broadcast"
+    if route.startswith("watch"):
+        return "screen-watch"
+    return "screen-home"
+
+
+def show_route(*_):
+    current = screen_for(window.location.hash)
+    for screen in SCREENS:
+        show(screen, screen == current)
+
+
+def watch_route(text):
+    """#/watch/... for a pasted share link or a bare stream name."""
+    text = text.strip()
+    if "#/watch/" in text:
+        return "#/watch/" + text.split("#/watch/", 1)[1]
+    return "#/watch/" + text
+
+
+def start():
+    form = by_id("home-watch-form")
+
+    def submit(event):
+        event.preventDefault()
+        window.location.hash = watch_route(by_id("home-watch-input").value)
+
+    on(form, "submit", submit)
+    on(window, "hashchange", show_route)
+    show_route()

@@ -1,0 +1,17 @@
+// Shows what the page is doing until Python takes over, and any failure to
+// start (a missing runtime file, a Python error) on the page itself.
+const status = document.getElementById("loading-text");
+const failure = document.getElementById("startup-error");
+
+function showStartupError(message) {
+  if (document.body.dataset.appReady === "true") return;
+  document.getElementById("loading").hidden = true;
+  failure.hidden = false;
+  failure.querySelector("[data-role=message]").textContent = message;
+}
+
+addEventListener("error", (event) => showStartupError(event.message || "The app failed to start."));
+addEventListener("unhandledrejection", (event) =>
+  showStartupError(String(event.reason && event.reason.message || event.reason)));
+addEventListener("py:ready", () => { status.textContent = "Starting the app…"; });
+window.streamiumBoot = { showStartupError };
