@@ -1,0 +1,70 @@
+"""serve.py serves the app with the right types and caching, and nothing else of the folder."""
+
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from streamium_server.app import ServerOptions, make_app
+from streamium_server.static import resolve_public
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+EXTERNAL = dict(network="signet", devnet=False, peer={"host": "peer.example", "port": 443, "path": "/",
+                                                      "key": "peerjs", "secure": True})
+
+
+@pytest.fixture
+async def client():
+    async with TestClient(TestServer(make_app(ServerOptions(root=ROOT, **EXTERNAL)))) as c:
+        yield c
+
+
+@pytest.mark.parametrize("path, content_type", [
+    ("/", "text/html"),
+    ("/assets/vendor/pyodide/pyodide.asm.wasm", "application/wasm"),
+    ("/assets/vendor/pyodide/pyodide.mjs", "text/javascript"),
+    ("/assets/vendor/pyscript/core.js", "text/javascript"),
+    ("/assets/css/app.css", "text/css"),
+    ("/pyscript.toml", "text/plain"),
+])
+async def test_public_files_are_served_with_their_content_type(client, path, content_type):
+    response = await client.get(path)
+    assert response.status == 200
+    assert response.content_type == content_type
+
+
+async def test_vendored_files_are_cached_and_the_app_is_revalidated(client):
+    vendored = await client.get("/assets/vendor/peerjs/peerjs.min.js")
+    assert vendored.headers["Cache-Control"] == "public, max-age=86400"
+    page = await client.get("/")
+    assert page.headers["Cache-Control"] == "no-cache"
+    again = await client.get("/", headers={"If-None-Match": page.headers["ETag"]})
+    assert again.status == 304
+
+
+async def test_config_json_reflects_the_server_flags(client):
+    config = await (await client.get("/config.json")).json()
+    assert config["network"] == "signet" and config["devnet"] is False
+    assert config["peer"]["host"] == "peer.example"
+
+
+@pytest.mark.parametrize("path", [
+    "/.git/config", "/.venv/pyvenv.cfg", "/serve.py", "/tests/conftest.py", "/pyproject.toml",
+    "/assets/", "/app/", "/assets/vendor", "/assets/../serve.py", "/assets/%2e%2e/serve.py",
+    "/app/..%2fserve.py", "/%2Fetc/passwd", "/assets/vendor/.stamp.json", "/nope.html",
+])
+async def test_nothing_outside_the_public_files_is_served(client, path):
+    response = await client.get(path, allow_redirects=False)
+    assert response.status == 404
+
+
+def test_a_symlink_pointing_out_of_the_tree_is_not_served(tmp_path):
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "secret.txt").write_text("secret")
+    (tmp_path / "assets" / "link.txt").symlink_to(tmp_path / "secret.txt")
+    (tmp_path / "assets" / "ok.txt").write_text("ok")
+    assert resolve_public(tmp_path, "assets/link.txt") is None
+    assert resolve_public(tmp_path, "assets/ok.txt") == (tmp_path / "assets" / "ok.txt").resolve()
+    assert resolve_public(tmp_path, "/etc/passwd") is None
+    assert resolve_public(tmp_path, "assets/../secret.txt") is None
+    assert resolve_public(tmp_path, "assets") is None
