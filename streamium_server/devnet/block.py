@@ -131,3 +131,14 @@ def assemble(prev_hash: bytes, time: int, cb: Transaction, txs: list[Transaction
     body = compact.to_bytes(len(all_txs)) + b"".join(tx.serialize() for tx in all_txs)
     return header, header.serialize() + body
 
+
+
+def weight(tx: Transaction) -> int:
+    """BIP141 weight: non-witness bytes count four times, witness bytes once."""
+    total = len(tx.serialize())
+    witness = 2 + sum(len(inp.witness.serialize()) for inp in tx.vin) if tx.is_segwit else 0
+    return (total - witness) * 4 + witness
+
+
+def vsize(tx: Transaction) -> int:
+    return (weight(tx) + 3) // 4
