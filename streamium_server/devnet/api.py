@@ -15,6 +15,7 @@ from .node import Devnet, DevnetError, regtest_script
 
 log = logging.getLogger(__name__)
 
+MINER = web.AppKey("miner", asyncio.Task)
 MAX_BODY = 1_000_000  # a 100 kvB tx is at most 800 kB of hex
 TXID = re.compile(r"^[0-9a-fA-F]{64}$")
 DECIMAL = re.compile(r"^[0-9]{1,10}$")
@@ -224,11 +225,11 @@ async def run_miner(app):
 
 async def start_miner(app):
     if app["devnet"].block_interval > 0:
-        app["miner"] = asyncio.create_task(run_miner(app))
+        app[MINER] = asyncio.create_task(run_miner(app))
 
 
 async def stop(app):
-    miner = app.get("miner")
+    miner = app.get(MINER)
     if miner:
         miner.cancel()
         try:
