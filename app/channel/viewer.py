@@ -1,0 +1,293 @@
+"""The viewer's side of one channel, sans I/O.
+
+States (§4): joining -> funding -> refund_signed -> open -> closing -> closed, and
+expired when only the refund is left.
+"""
+
+from typing import List, Optional, Sequence
+
+from embit.ec import PrivateKey
+
+from . import messages
+from . import transactions as txs
+from .actions import Action, Broadcast, Closed, Persist, Send, ShowFunding, ShowOffer
+from .addresses import address_script, script_address
+from .channel import Channel
+from .errors import ProtocolError, BAD_MESSAGE, BAD_OFFER, BAD_REFUND
+from .link import parse_link
+from .offer import Offer, check_offer
+from .peer import Peer
+from .script import p2wpkh, p2wsh, witness_script
+from .signatures import private_key
+
+
+def _local(call, *args):
+    """Run a check on the user's own input: its ProtocolError becomes a ValueError for the UI."""
+    try:
+        return call(*args)
+    except ProtocolError as e:
+        raise ValueError(e.message)
+
+
+class Viewer(Peer):
+    PRE_OPEN_STATES = ("joining", "funding", "refund_signed")
+
+    @classmethod
+    def new(cls, link: str, network: str, channel_secret: bytes) -> "Viewer":
+        """A viewer that follows share `link` on `network`, with a fresh K1 (`channel_secret`)."""
+        parsed = parse_link(link)
+        if network not in messages.NETWORKS:
+            raise ValueError(f"unknown network {network!r}")
+        return cls.from_record({
+            "role": "viewer", "state": "joining", "network": network,
+            "link": {"stream": parsed.stream, "identity_pubkey": parsed.identity_pubkey},
+            "channel_secret": channel_secret.hex(), "offer": None, "capacity": None, "change_address": None,
+            "utxos": None, "channel": None, "funding_tx": None, "refund_tx": None, "amount": 0,
+            "pay_sig": None, "last_pay_at": None, "video_ms": 0, "release_tx": None,
+            "closing_txid": None, "end_reason": None,
+        })
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Viewer":
+        self = cls()
+        for name in ("state", "network", "link", "capacity", "change_address", "funding_tx", "refund_tx",
+                     "amount", "pay_sig", "last_pay_at", "video_ms", "release_tx", "closing_txid", "end_reason"):
+            setattr(self, name, record[name])
+        self.key: PrivateKey = private_key(bytes.fromhex(record["channel_secret"]))
+        self.offer_message = record["offer"]
+        self.offer: Optional[Offer] = self.offer_message and Offer.from_message(self.offer_message)
+        self.utxos = record["utxos"] and [txs.Utxo(**u) for u in record["utxos"]]
+        self.channel: Optional[Channel] = record["channel"] and Channel.from_record(self.offer, record["channel"])
+        self.acked, self.paid_until, self._resend = 0, None, False
+        return self
+
+    def record(self) -> dict:
+        """Everything needed to rebuild this object (contains the secret K1)."""
+        return {
+            "role": "viewer", "state": self.state, "network": self.network, "link": self.link,
+            "channel_secret": self.key.secret.hex(), "offer": self.offer_message, "capacity": self.capacity,
+            "change_address": self.change_address,
+            "utxos": self.utxos and [{"txid": u.txid, "vout": u.vout, "value": u.value} for u in self.utxos],
+            "channel": self.channel and self.channel.to_record(), "funding_tx": self.funding_tx,
+            "refund_tx": self.refund_tx, "amount": self.amount, "pay_sig": self.pay_sig,
+            "last_pay_at": self.last_pay_at, "video_ms": self.video_ms, "release_tx": self.release_tx,
+            "closing_txid": self.closing_txid, "end_reason": self.end_reason,
+        }
+
+    @property
+    def funding_address(self) -> str:
+        """P2WPKH(K1): where the user's coins go."""
+        return script_address(p2wpkh(self.key.sec()), self.network)
+
+    def funding_amount(self, capacity: int) -> int:
+        """The exact amount, all fees included, that funds a channel of `capacity`."""
+        return txs.funding_amount(capacity, self.offer.terms.fee_rate_sat_vb)
+
+    def allowed_amount(self) -> int:
+        """The most the viewer may have paid so far (§5): time-justified, capped by the deposit."""
+        terms = self.offer.terms
+        justified = -(-terms.rate_sat_per_min * (self.video_ms + 1000 * terms.prepay_s) // 60_000)
+        return min(self.channel.max_amount, max(terms.min_payment_sat, justified))
+
+    # ---- events from the caller ----------------------------------------------
+
+    def connected(self, now: int) -> List[Action]:
+        """The data connection to the broadcaster is up: greet, or resume a funded channel."""
+        if self.state in ("joining", "funding"):
+            return [Send(messages.message("hello"))]
+        if self.state in ("refund_signed", "open", "closing"):
+            self._resend = True
+            return [Send(messages.message("resume", funding_txid=self.channel.funding.txid,
+                                          viewer_pubkey=self.key.sec().hex()))]
+        return []
+
+    def accept(self, capacity: int, change_address: str, now: int) -> List[Action]:
+        """The user accepted the offer's rate and a deposit of `capacity` sat (§5).
+
+        K1 and the terms are stored before the funding address is shown, so coins
+        sent to it are never without their key.
+        """
+        if self.state != "joining" or self.offer is None:
+            raise ValueError("accept needs an offer received in state joining")
+        if type(capacity) is not int or capacity < self.offer.terms.min_deposit_sat:
+            raise ValueError(f"capacity must be an integer of at least {self.offer.terms.min_deposit_sat} sat")
+        dummy = txs.Outpoint("00" * 32, 0)
+        _local(Channel, self.offer, self.key.sec().hex(), dummy, capacity, change_address, 0)
+        self.state, self.capacity, self.change_address = "funding", capacity, change_address
+        return [Persist(self.record()), ShowFunding(self.funding_address, self.funding_amount(capacity))]
+
+    def funded(self, utxos: Sequence, now: int) -> List[Action]:
+        """Coins paying P2WPKH(K1) arrived (dicts or Utxo with txid, vout, value): propose the channel."""
+        if self.state != "funding":
+            raise ValueError("funded is only meaningful in state funding")
+        coins = [u if isinstance(u, txs.Utxo) else txs.Utxo(u["txid"], u["vout"], u["value"]) for u in utxos]
+        terms = self.offer.terms
+        try:
+            t1 = txs.funding_tx(coins, self._channel_script(), self.capacity,
+                                self._change_script(), terms.fee_rate_sat_vb)
+        except ValueError:
+            raise ValueError("the coins do not cover the funding fee")
+        outpoint = txs.Outpoint(txs.txid(t1), 0)
+        self.channel = _local(Channel, self.offer, self.key.sec().hex(), outpoint, t1.vout[0].value,
+                              self.change_address, int(now) + terms.refund_lock_s)
+        self.utxos = coins
+        return [Persist(self.record()), Send(self._open_message())]
+
+    def received_video(self, seconds: float) -> List[Action]:
+        """`seconds` more of video arrived; payments may now grow by that much."""
+        if self.state == "open" and seconds > 0:
+            self.video_ms += int(seconds * 1000)
+        return []
+
+    def tick(self, now: int) -> List[Action]:
+        """Time passes: pay when due, give up on the broadcaster at the lock time."""
+        now = int(now)
+        if self.state in ("refund_signed", "open", "closing") and now >= self.channel.lock_time:
+            self.state, self.end_reason = "expired", "refund"
+            return [Persist(self.record())] + self.reload()
+        if self.state == "open":
+            return self._pay(now)
+        return []
+
+    def close(self, now: int) -> List[Action]:
+        """The user stops watching."""
+        if self.state in ("joining", "funding"):
+            self.state = "closed"
+            return [Persist(self.record()), Closed("abandoned")]
+        if self.state in ("refund_signed", "open"):
+            self.state = "closing"
+            return [Persist(self.record()), Send(messages.message("close"))]
+        return []
+
+    def funding_spent(self, txid: str, now: int) -> List[Action]:
+        """The chain accepted a transaction spending the channel output (T3, T3(0) or T2)."""
+        if self.channel is None or self.state == "closed":
+            return []
+        self.state, self.closing_txid = "closed", txid
+        return [Persist(self.record()), Closed(self.end_reason or "settled", txid)]
+
+    def reload(self) -> List[Action]:
+        """After a page load: re-broadcast what only the viewer can (T3(0) released, or T2)."""
+        if self.state == "closing" and self.release_tx:
+            return [self._broadcast(self.funding_tx), self._broadcast(self.release_tx)]
+        if self.state == "expired":
+            return [self._broadcast(self.funding_tx), self._broadcast(self.refund_tx, self.channel.lock_time)]
+        return []
+
+    # ---- message handlers --------------------------------------------------
+
+    def _on_offer(self, msg, now):
+        offer = check_offer(msg, self.network, self.link["identity_pubkey"])
+        if self.state == "joining":
+            self.offer, self.offer_message = offer, msg
+            return [ShowOffer(msg)]
+        if offer.terms != self.offer.terms:
+            raise ProtocolError(BAD_OFFER, "the terms differ from those the user accepted")
+        # A reconnected broadcaster offers a new K2, which changes T1: propose again.
+        self.offer, self.offer_message = offer, msg
+        if self.utxos:
+            return self.funded(self.utxos, now)
+        return [Persist(self.record())]
+
+    def _on_refund_sig(self, msg, now):
+        if self.state == "refund_signed":
+            return [Send(messages.message("commit", funding_tx=self.funding_tx))]
+        if self.channel is None:
+            raise ProtocolError(BAD_MESSAGE, "refund_sig before open")
+        ch, t2 = self.channel, self.channel.refund_tx()
+        ch.verify(self.offer.channel_pubkey, msg["sig"], t2, BAD_REFUND)
+        self.refund_tx = txs.tx_hex(ch.complete(t2, ch.sign(self.key, t2), msg["sig"]))
+        self.state = "refund_signed"
+        stored_refund = Persist(self.record())
+        t1 = txs.funding_tx(self.utxos, self._channel_script(), self.capacity, self._change_script(),
+                            self.offer.terms.fee_rate_sat_vb)
+        self.funding_tx = txs.tx_hex(txs.sign_funding(t1, self.utxos, self.key))
+        return [stored_refund, Persist(self.record()), Send(messages.message("commit", funding_tx=self.funding_tx))]
+
+    def _on_commit_ack(self, msg, now):
+        if msg["txid"] != self.channel.funding.txid:
+            raise ProtocolError(BAD_MESSAGE, "commit_ack for another transaction")
+        if self.state == "refund_signed":
+            self.state = "open"
+            return [Persist(self.record())] + self._pay(now)
+        return self._resend_payment() + self._pay(now)
+
+    def _on_pay_ack(self, msg, now):
+        if msg["amount"] > self.amount:
+            raise ProtocolError(BAD_MESSAGE, f"pay_ack for {msg['amount']}, more than was paid")
+        self.acked, self.paid_until = msg["amount"], msg["paid_until"]
+        return self._resend_payment()
+
+    def _on_end(self, msg, now):
+        self.state, self.end_reason = "closing", msg["reason"]
+        return [Persist(self.record())]
+
+    def _on_closed(self, msg, now):
+        self.state, self.closing_txid = "closed", msg["txid"]
+        return [Persist(self.record()), Closed(self.end_reason or "closed", msg["txid"])]
+
+    def _on_release(self, msg, now):
+        ch, t3 = self.channel, self.channel.payment_tx(0)
+        ch.verify(self.offer.channel_pubkey, msg["sig"], t3, BAD_REFUND)
+        self.release_tx = txs.tx_hex(ch.complete(t3, ch.sign(self.key, t3), msg["sig"]))
+        self.state, self.end_reason = "closing", self.end_reason or "released"
+        return [Persist(self.record())] + self.reload()
+
+    # ---- helpers -------------------------------------------------------------
+
+    def _channel_script(self) -> bytes:
+        return p2wsh(witness_script(self.key.sec(), bytes.fromhex(self.offer.channel_pubkey)))
+
+    def _change_script(self) -> bytes:
+        return address_script(self.change_address, self.network)
+
+    def _open_message(self) -> dict:
+        ch = self.channel
+        return messages.message(
+            "open", viewer_pubkey=ch.viewer_pubkey,
+            funding={"txid": ch.funding.txid, "vout": ch.funding.vout, "value": ch.value},
+            change_address=ch.change_address, refund_tx=txs.tx_hex(ch.refund_tx()))
+
+    def _broadcast(self, tx_hex: str, not_before: Optional[int] = None) -> Broadcast:
+        return Broadcast(tx_hex, txs.txid(txs.parse_tx(tx_hex, BAD_MESSAGE)), not_before)
+
+    def _pay(self, now: int) -> List[Action]:
+        """Sign and send the next cumulative payment if one is due and justified."""
+        interval = self.offer.terms.pay_interval_s
+        amount = self.allowed_amount()
+        if amount <= self.amount or (self.last_pay_at is not None and now < self.last_pay_at + interval):
+            return []
+        self.pay_sig = self.channel.sign(self.key, self.channel.payment_tx(amount))
+        self.amount, self.last_pay_at = amount, now
+        return [Persist(self.record()), Send(self._pay_message())]
+
+    def _pay_message(self) -> dict:
+        return messages.message("pay", amount=self.amount, sig=self.pay_sig)
+
+    def _resend_payment(self) -> List[Action]:
+        """After `resume`, send again the last payment the broadcaster did not acknowledge."""
+        if not self._resend:
+            return []
+        self._resend = False
+        return [Send(self._pay_message())] if self.amount > self.acked else []
+
+
+
+Viewer.HANDLERS = {
+    ("joining", "offer"): Viewer._on_offer,
+    ("funding", "offer"): Viewer._on_offer,
+    ("funding", "refund_sig"): Viewer._on_refund_sig,
+    ("refund_signed", "refund_sig"): Viewer._on_refund_sig,
+    ("refund_signed", "commit_ack"): Viewer._on_commit_ack,
+    ("open", "commit_ack"): Viewer._on_commit_ack,
+    ("open", "pay_ack"): Viewer._on_pay_ack,
+    ("closing", "pay_ack"): Viewer._on_pay_ack,
+    ("refund_signed", "end"): Viewer._on_end,
+    ("open", "end"): Viewer._on_end,
+    ("closing", "end"): Viewer._on_end,
+    ("open", "closed"): Viewer._on_closed,
+    ("closing", "closed"): Viewer._on_closed,
+    ("refund_signed", "release"): Viewer._on_release,
+    ("open", "release"): Viewer._on_release,
+    ("closing", "release"): Viewer._on_release,
+}
