@@ -42,6 +42,9 @@ class Output:
 class Index:
     def __init__(self, path: Path):
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # Derived data, rebuilt from the kernel if lost: no fsync per block.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=OFF")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
