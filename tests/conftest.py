@@ -128,8 +128,13 @@ def app_page(page, live_server, request_log):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests are marked so `-m "not browser"` runs the fast suite alone."""
+    """Mark browser tests (so `-m "not browser"` runs the fast suite) and run them last.
+
+    Playwright's sync API keeps an event loop running from its first use to the
+    end of the session, so asyncio tests must all have run before it starts.
+    """
     for item in items:
         if "page" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
