@@ -24,7 +24,7 @@ def key_secret(seed: str, role: str) -> bytes:
     return hashlib.sha256(f"{seed}/{role}".encode()).digest()
 
 
-def test_terms(network="regtest", **overrides) -> Terms:
+def channel_terms(network="regtest", **overrides) -> Terms:
     payout = script_address(p2wpkh(private_key(key_secret("payout", "payout")).sec()), network)
     fields = dict(name="Test stream ✓", network=network, rate_sat_per_min=6000, payout_address=payout,
                   min_deposit_sat=20_000, min_payment_sat=294, fee_rate_sat_vb=2, refund_lock_s=3600,
@@ -100,7 +100,7 @@ def open_channel(pair: Pair, capacity: int, fund) -> dict:
     pair.run("viewer", v.connected(pair.now))
     pair.run("broadcaster", pair.broadcaster.start())
     assert v.state == "joining" and v.offer is not None
-    pair.run("viewer", v.accept(capacity, _change_address(v.network), pair.now))
+    pair.run("viewer", v.accept(capacity, change_address(v.network), pair.now))
     amount = v.funding_amount(capacity)
     spk = p2wpkh(v.key.sec())
     pair.run("viewer", v.funded(fund(v.funding_address, spk, amount), pair.now))
@@ -108,7 +108,7 @@ def open_channel(pair: Pair, capacity: int, fund) -> dict:
     return {"funding_amount": amount, "funding_script": spk.hex()}
 
 
-def _change_address(network: str) -> str:
+def change_address(network: str) -> str:
     return script_address(p2wpkh(private_key(key_secret("change", "change")).sec()), network)
 
 
@@ -119,7 +119,7 @@ def run_full_channel(ending="close", payments=20, fund=fake_coins, now=START, se
         terms.setdefault("min_deposit_sat", 5_000)
     if ending == "expiring":
         terms.setdefault("rate_sat_per_min", 600)
-    pair = Pair(test_terms(**terms), seed, now)
+    pair = Pair(channel_terms(**terms), seed, now)
     capacity = 5_000 if ending == "exhausted" else 200_000
     result = open_channel(pair, capacity, fund)
     v, b = pair.viewer, pair.broadcaster
