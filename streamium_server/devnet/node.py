@@ -28,7 +28,8 @@ MAX_MINE = 1000
 FAUCET_MAX = 10 * block.COIN
 DUST = 546
 FAUCET_FEERATE = 2  # sat/vB
-DATA_FILES = ("kernel", "faucet.key", "index.sqlite", "mempool.json", "state.json")
+INDEX_FILES = ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm")
+DATA_FILES = ("kernel", "faucet.key", *INDEX_FILES, "mempool.json", "state.json")
 
 
 class DevnetError(ValueError):
@@ -95,7 +96,8 @@ class Devnet:
         top = min(index.height, self.chain.height)
         if index.height > self.chain.height or (top >= 0 and index.block_hash(top) != self.chain.block_hash(top)):
             index.close()
-            path.unlink()
+            for name in INDEX_FILES:
+                (self.dir / name).unlink(missing_ok=True)
             index = Index(path)
         for height in range(index.height + 1, self.chain.height + 1):
             index.add_block(self.chain.block(height))

@@ -1,4 +1,9 @@
+import asyncio
+
 import pytest
+from aiohttp import web
+
+from streamium_server.devnet import make_devnet_app
 
 pytestmark = pytest.mark.asyncio
 
@@ -177,3 +182,11 @@ async def test_faucet_calls_chain_through_mempool_change(api):
         assert (await api.post("/api/devnet/faucet", json={
             "address": "bcrt1qar0srrr7xfkvy5l643lydnw9re59gtzzxxk9p6", "amount_sat": 2 * 10**8})).status == 200
     assert (await json(await api.get("/api/mempool")))["count"] == 3
+
+
+async def test_miner_mines_every_block_interval(aiohttp_client, tmp_path):
+    root = web.Application()
+    root.add_subapp("/api", make_devnet_app(tmp_path, block_interval=0.1))
+    api = await aiohttp_client(root)
+    await asyncio.sleep(0.5)
+    assert int(await text(await api.get("/api/blocks/tip/height"))) >= 112
