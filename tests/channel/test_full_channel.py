@@ -1,0 +1,67 @@
+"""Whole channels between a Viewer and a Broadcaster in memory, one per way a channel ends."""
+
+import pytest
+
+from app.channel import transactions as txs
+from app.channel.addresses import dust
+
+from .full_channel import ENDINGS, run_full_channel
+
+
+def outputs(tx_hex):
+    return [(o.value, o.script_pubkey.data.hex()) for o in txs.parse_tx(tx_hex, "bad_message").vout]
+
+
+def test_channel_with_twenty_payments_closed_by_the_viewer_pays_the_broadcaster_the_last_amount():
+    r = run_full_channel("close", payments=20)
+    assert r["viewer_state"] == r["broadcaster_state"] == "closed"
+    assert len(r["payments"]) == 20 and r["payments"] == sorted(set(r["payments"]))
+    payout, change = outputs(r["closing_tx"])
+    assert payout[0] == r["amount"] == r["payments"][-1]
+    close_fee = r["value"] - r["max_amount"]
+    assert change[0] == r["value"] - r["amount"] - close_fee
+    assert r["closed"]["viewer"][1] == r["closed"]["broadcaster"][1] == txs.txid(txs.parse_tx(r["closing_tx"], ""))
+
+
+def test_viewer_whose_video_stops_stops_paying_and_is_ended_unpaid():
+    r = run_full_channel("unpaid", payments=5)
+    assert r["closed"]["viewer"][0] == r["closed"]["broadcaster"][0] == "unpaid"
+    assert len(r["payments"]) == 5 and r["closing_tx"]
+
+
+def test_channel_paid_up_to_its_capacity_ends_exhausted_with_no_change_output():
+    r = run_full_channel("exhausted")
+    assert r["closed"]["broadcaster"][0] == "exhausted"
+    assert r["amount"] == r["max_amount"]
+    assert outputs(r["closing_tx"]) == [(r["max_amount"], outputs(r["closing_tx"])[0][1])]
+
+
+def test_broadcaster_closes_a_channel_settle_margin_before_the_lock_time():
+    r = run_full_channel("expiring")
+    assert r["closed"]["broadcaster"][0] == "expiring"
+    margin = min(7200, 3600 // 12)
+    assert r["lock_time"] - margin <= r["end_time"] < r["lock_time"]
+
+
+def test_channel_closed_before_any_payment_is_released_with_t3_zero():
+    r = run_full_channel("release")
+    assert r["amount"] == 0 and r["closing_tx"] is None
+    (change,) = outputs(r["release_tx"])
+    assert change[0] == r["max_amount"] >= dust(bytes.fromhex(change[1]))
+    assert r["closed"]["viewer"][0] == "released"
+
+
+def test_viewer_whose_broadcaster_vanished_broadcasts_the_refund_after_the_lock_time():
+    r = run_full_channel("refund")
+    assert r["viewer_state"] == "closed" and r["closed"]["viewer"][0] == "refund"
+    refund_txid = txs.txid(txs.parse_tx(r["refund_tx"], ""))
+    assert ("viewer", refund_txid, r["lock_time"]) in r["broadcasts"]
+    assert r["end_time"] >= r["lock_time"]
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_both_sides_build_byte_identical_transactions(ending):
+    r = run_full_channel(ending, payments=3)
+    assert r["funding_txid"] == txs.txid(txs.parse_tx(r["funding_tx"], ""))
+    t2 = txs.parse_tx(r["refund_tx"], "")
+    assert t2.locktime == r["lock_time"] and t2.vin[0].sequence == 0xFFFFFFFE
