@@ -106,7 +106,7 @@ async def tip_height(request):
 
 
 async def tip_hash(request):
-    return web.Response(text=await locked(request, lambda c: c.tip_hash, request.app["devnet"].chain))
+    return web.Response(text=request.app["devnet"].chain.tip_hash)
 
 
 async def block_at_height(request):

@@ -76,7 +76,7 @@ def script_type(data: bytes) -> str:
         return {"p2wpkh": "v0_p2wpkh", "p2wsh": "v0_p2wsh", "p2tr": "v1_p2tr"}.get(kind, kind)
     if data == bytes.fromhex("51024e73"):
         return "anchor"
-    return "provably_unspendable" if data[0] in (0x6A, 0xFF) or len(data) > 10_000 else "unknown"
+    return "provably_unspendable" if data[0] == 0xFF or len(data) > 10_000 else "unknown"
 
 
 def output_json(script: bytes, value: int) -> dict:

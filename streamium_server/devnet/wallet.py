@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from embit import ec
 from embit.networks import NETWORKS
-from embit.script import Witness, p2pkh, p2wpkh
+from embit.script import Script, Witness, p2pkh, p2wpkh
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
-from embit.script import Script
 
 REGTEST = NETWORKS["regtest"]
 
