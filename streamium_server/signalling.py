@@ -225,6 +225,8 @@ class _Signaller:
     async def _handle(self, client: _Client, message: dict[str, Any]) -> None:
         """Act on one parsed client message, as peer 1.0.2's MessageHandler does."""
         kind = message.get("type")
+        if not isinstance(kind, str):
+            return
         if kind == "HEARTBEAT":
             client.last_ping = time.monotonic()
         elif kind in _RELAYED:
