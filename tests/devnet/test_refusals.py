@@ -1,6 +1,8 @@
 """Each mempool rule, broken by exactly one transaction: POST /tx answers 400
 with a reason and leaves chain and mempool as they were."""
 
+import random
+
 import pytest
 from embit.script import Witness
 
@@ -126,3 +128,16 @@ async def test_truncated_tx_is_refused(api, fund):
     key, prev = await fund()
     raw = key.spend([prev], [(ELSEWHERE, prev.value - 500)]).serialize().hex()
     await refused(api, raw[:-2], "TX decode failed")
+
+
+async def test_random_bytes_and_paths_never_cause_a_server_error(api):
+    rng = random.Random(7)
+    for _ in range(200):
+        blob = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+        resp = await api.post("/api/tx", data=blob.hex())
+        assert resp.status == 400, await resp.text()
+        resp = await api.post("/api/devnet/mine", data=blob)
+        assert resp.status == 400
+    for path in ("/api/address/" + "b" * 5000, "/api/tx/" + "A" * 64, "/api/block-height/99999999999",
+                 "/api/tx/" + "a" * 64 + "/outspend/4294967296", "/api/address/%00"):
+        assert (await api.get(path)).status in (400, 404)
