@@ -1,0 +1,88 @@
+"""Persistence: records rebuild the same objects, and a reloaded page resumes its channel."""
+
+import json
+
+from app.channel import Broadcaster, Viewer
+
+from .full_channel import START, Pair, change_address, channel_terms, fake_coins, key_secret, open_channel
+
+
+def open_pair(seed="records"):
+    pair = Pair(channel_terms(), seed, START)
+    open_channel(pair, 100_000, fake_coins)
+    pair.confirm_pending()
+    for _ in range(12):
+        pair.step()
+    return pair
+
+
+def reload_both(pair):
+    pair.viewer = Viewer.from_record(json.loads(json.dumps(pair.viewer.record())))
+    pair.broadcaster = Broadcaster.from_record(json.loads(json.dumps(pair.broadcaster.record())))
+
+
+def test_records_rebuild_objects_with_the_same_record():
+    pair = open_pair()
+    for side in (pair.viewer, pair.broadcaster):
+        assert type(side).from_record(side.record()).record() == side.record()
+
+
+def test_reloaded_viewer_resumes_and_keeps_paying_after_the_broadcaster_reloads_too():
+    pair = open_pair()
+    paid = pair.broadcaster.amount
+    reload_both(pair)
+    pair.media = False
+    pair.run("viewer", pair.viewer.connected(pair.now))
+    assert pair.media and pair.viewer.paid_until == pair.broadcaster.paid_until
+    for _ in range(15):
+        pair.step()
+    assert pair.broadcaster.amount > paid
+    pair.run("viewer", pair.viewer.close(pair.now))
+    pair.confirm_pending()
+    assert pair.viewer.state == pair.broadcaster.state == "closed"
+
+
+def test_payment_lost_before_a_reload_is_sent_again_on_resume():
+    pair = open_pair()
+    pair.broadcaster_alive = False
+    for _ in range(6):
+        pair.step()
+    assert pair.viewer.amount > pair.broadcaster.amount
+    pair.broadcaster_alive = True
+    reload_both(pair)
+    pair.run("viewer", pair.viewer.connected(pair.now))
+    assert pair.broadcaster.amount == pair.viewer.amount
+
+
+def test_broadcaster_reloaded_while_closing_broadcasts_its_closing_transaction_again():
+    pair = open_pair()
+    b = pair.broadcaster
+    pair.run("broadcaster", b.tick(b.channel.settle_at))
+    assert b.state == "closing"
+    (again,) = Broadcaster.from_record(b.record()).reload()
+    assert again.kind == "broadcast" and again.tx == b.closing_tx
+
+
+def test_viewer_funding_again_after_reconnecting_proposes_the_channel_with_the_new_channel_key():
+    pair = Pair(channel_terms(), "refund", START)
+    v = pair.viewer
+    pair.run("viewer", v.connected(START))
+    pair.run("broadcaster", pair.broadcaster.start())
+    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
+    pair.broadcaster_alive = False
+    pair.run("viewer", v.funded(fake_coins(v.funding_address, b"", v.funding_amount(100_000)), START))
+    old_txid = v.channel.funding.txid
+    pair.broadcaster_alive = True
+    v = pair.viewer = Viewer.from_record(v.record())
+    pair.broadcaster = Broadcaster.new(channel_terms(), key_secret("refund", "identity"), key_secret("new", "k2"))
+    pair.run("viewer", v.connected(START + 30))
+    pair.run("broadcaster", pair.broadcaster.start())
+    assert v.state == "refund_signed" and v.channel.funding.txid != old_txid
+
+
+def test_viewer_that_leaves_before_funding_closes_with_nothing_on_chain():
+    pair = Pair(channel_terms(), "leave", START)
+    pair.run("viewer", pair.viewer.connected(START))
+    pair.run("broadcaster", pair.broadcaster.start())
+    pair.run("viewer", pair.viewer.close(START))
+    assert pair.viewer.state == "closed" and pair.closed["viewer"].reason == "abandoned"
