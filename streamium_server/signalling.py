@@ -66,8 +66,12 @@ def is_valid_id(peer_id: object) -> bool:
 
 
 def _dumps(message: dict[str, Any]) -> str:
-    """Serialise like JavaScript's JSON.stringify (no spaces, raw unicode)."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Serialise compactly like JavaScript's JSON.stringify.
+
+    Non-ASCII is escaped (``\\u00fc``): the same JSON to the client, and a lone
+    surrogate from a ``"\\udc80"`` escape stays sendable instead of failing UTF-8.
+    """
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
 def _reject_constant(name: str) -> None:
@@ -216,9 +220,9 @@ class _Signaller:
                 await self._refuse(ws, MESSAGE_TOO_BIG)
                 return
             try:
-                message = json.loads(frame.data, parse_constant=_reject_constant)
+                message = json.loads(frame.data.decode(), parse_constant=_reject_constant)
             except (ValueError, RecursionError):
-                continue  # peer 1.0.2 ignores what it cannot parse
+                continue  # not UTF-8 JSON: nothing a peerjs client would send
             if isinstance(message, dict):
                 await self._handle(client, message)
 
@@ -271,7 +275,7 @@ class _Signaller:
         """
         src, dst = message["src"], message["dst"]
         try:
-            size = len(_dumps(message).encode()) + len(dst) + _QUEUE_OVERHEAD_BYTES
+            size = len(_dumps(message)) + len(dst) + _QUEUE_OVERHEAD_BYTES
         except (ValueError, RecursionError):
             return True  # unserialisable: drop it silently, as delivery would
         queue = self.queues.get(dst)
