@@ -120,7 +120,7 @@ class Viewer(Peer):
         """Coins paying P2WPKH(K1) arrived (dicts or Utxo with txid, vout, value): propose the channel."""
         if self.state != "funding":
             raise ValueError("funded is only meaningful in state funding")
-        coins = [u if isinstance(u, txs.Utxo) else txs.Utxo(u["txid"], u["vout"], u["value"]) for u in utxos]
+        coins = _coins(utxos)
         terms = self.offer.terms
         try:
             t1 = txs.funding_tx(coins, self._channel_script(), self.capacity,
@@ -158,6 +158,19 @@ class Viewer(Peer):
             self.state = "closing"
             return [Persist(self.record()), Send(messages.message("close"))]
         return []
+
+    def sweep(self, utxos: Sequence, address: str, now: int) -> List[Action]:
+        """Send coins stranded at P2WPKH(K1) to `address`, while T1 was never signed.
+
+        For a viewer who funded but never got a valid refund signature, or left.
+        """
+        if self.funding_tx is not None:
+            raise ValueError("T1 is signed: the coins are the channel's, settle or refund it instead")
+        coins = _coins(utxos)
+        script = _local(address_script, address, self.network)
+        total = sum(c.value for c in coins)
+        tx = txs.funding_tx(coins, script, total, script, self.offer.terms.fee_rate_sat_vb if self.offer else 1)
+        return [Broadcast(txs.tx_hex(txs.sign_funding(tx, coins, self.key)), txs.txid(tx))]
 
     def funding_spent(self, txid: str, now: int) -> List[Action]:
         """The chain accepted a transaction spending the channel output (T3, T3(0) or T2)."""
@@ -218,6 +231,13 @@ class Viewer(Peer):
         self.acked, self.paid_until = msg["amount"], msg["paid_until"]
         return self._resend_payment()
 
+    def _on_end_unfunded(self, msg, now):
+        """The broadcast stopped before this viewer signed T1: nothing is at stake."""
+        if self.state == "funding":
+            return []
+        self.state, self.end_reason = "closed", msg["reason"]
+        return [Closed(msg["reason"])]
+
     def _on_end(self, msg, now):
         self.state, self.end_reason = "closing", msg["reason"]
         return [Persist(self.record())]
@@ -273,7 +293,13 @@ class Viewer(Peer):
 
 
 
+def _coins(utxos: Sequence) -> List[txs.Utxo]:
+    return [u if isinstance(u, txs.Utxo) else txs.Utxo(u["txid"], u["vout"], u["value"]) for u in utxos]
+
+
 Viewer.HANDLERS = {
+    ("joining", "end"): Viewer._on_end_unfunded,
+    ("funding", "end"): Viewer._on_end_unfunded,
     ("joining", "offer"): Viewer._on_offer,
     ("funding", "offer"): Viewer._on_offer,
     ("funding", "refund_sig"): Viewer._on_refund_sig,

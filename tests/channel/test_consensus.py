@@ -75,3 +75,17 @@ def test_oracle_rejects_a_payment_whose_signatures_are_swapped(chain):
     tx.vin[0].witness = Witness([empty, sig2, sig1, script])
     with pytest.raises(ScriptRejected):
         chain.verify_tx_scripts(tx.serialize(), spent_outputs(chain, r["closing_tx"]))
+
+
+def test_sweep_of_coins_stranded_at_the_funding_address_is_valid_and_mines(chain):
+    from app.channel.script import p2wpkh
+    from .full_channel import START, Pair, change_address, channel_terms
+
+    pair = Pair(channel_terms(), "sweep", START)
+    v = pair.viewer
+    pair.run("viewer", v.connected(START))
+    pair.run("broadcaster", pair.broadcaster.start())
+    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
+    coins = fund_from_chain(chain)(v.funding_address, p2wpkh(v.key.sec()), 0)
+    (sweep,) = v.sweep(coins, change_address("regtest"), START)
+    verify_and_mine(chain, sweep.tx)

@@ -86,3 +86,14 @@ def test_viewer_that_leaves_before_funding_closes_with_nothing_on_chain():
     pair.run("broadcaster", pair.broadcaster.start())
     pair.run("viewer", pair.viewer.close(START))
     assert pair.viewer.state == "closed" and pair.closed["viewer"].reason == "abandoned"
+
+
+def test_viewer_can_sweep_coins_stranded_at_its_funding_address_before_signing_funding():
+    pair = Pair(channel_terms(), "sweep", START)
+    v = pair.viewer
+    pair.run("viewer", v.connected(START))
+    pair.run("broadcaster", pair.broadcaster.start())
+    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
+    coins = fake_coins(v.funding_address, b"", 50_000)
+    (sweep,) = v.sweep(coins, change_address("regtest"), START)
+    assert sweep.kind == "broadcast"
