@@ -62,7 +62,7 @@ def make_app(options: ServerOptions) -> web.Application:
         from .signalling import make_signalling_app
         app.add_subapp("/peerjs", make_signalling_app())
     if options.devnet:
-        from .devnet.api import make_devnet_app
+        from .devnet import make_devnet_app
         app.add_subapp("/api", make_devnet_app(options.data_dir, block_interval=options.block_interval,
                                                reset=options.reset))
     app.router.add_get("/{path:.*}", static_handler(options.root))

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 MINER = web.AppKey("miner", asyncio.Task)
 MAX_BODY = 1_000_000  # a 100 kvB tx is at most 800 kB of hex
+DEVNET = web.AppKey("devnet", Devnet)
 TXID = re.compile(r"^[0-9a-fA-F]{64}$")
 DECIMAL = re.compile(r"^[0-9]{1,10}$")
 
@@ -41,7 +42,7 @@ async def plain_errors(request, handler):
 
 async def locked(request, fn, *args):
     """Run `fn` under the devnet lock on a worker thread: kernel calls can be slow."""
-    devnet: Devnet = request.app["devnet"]
+    devnet: Devnet = request.app[DEVNET]
 
     def job():
         with devnet.lock:
@@ -102,23 +103,34 @@ async def read_json(request, fields: dict[str, tuple[type, object]]) -> dict:
 # -- Esplora ------------------------------------------------------------------
 
 async def tip_height(request):
-    return web.Response(text=str(request.app["devnet"].chain.height))
+    return web.Response(text=str(request.app[DEVNET].chain.height))
 
 
 async def tip_hash(request):
-    return web.Response(text=request.app["devnet"].chain.tip_hash)
+    return web.Response(text=request.app[DEVNET].chain.tip_hash)
 
 
 async def block_at_height(request):
     height = int_param(request, "height")
-    found = await locked(request, request.app["devnet"].index.block_hash, height)
+    found = await locked(request, request.app[DEVNET].index.block_hash, height)
     if found is None:
         raise web.HTTPNotFound(text="Block not found")
     return web.Response(text=found)
 
 
+async def block_by_hash(request):
+    block_hash = request.match_info["hash"].lower()
+    if not TXID.match(block_hash):
+        raise bad_request("Invalid hex string: a block hash is 64 hex characters")
+    devnet = request.app[DEVNET]
+    height = await locked(request, devnet.index.block_height, block_hash)
+    if height is None:
+        raise web.HTTPNotFound(text="Block not found")
+    return web.json_response(await locked(request, esplora.block_json, devnet, height))
+
+
 async def tx_lookup(request):
-    found = await locked(request, esplora.find_tx, request.app["devnet"], txid_param(request))
+    found = await locked(request, esplora.find_tx, request.app[DEVNET], txid_param(request))
     if found is None:
         raise web.HTTPNotFound(text="Transaction not found")
     return found
@@ -126,7 +138,7 @@ async def tx_lookup(request):
 
 async def tx(request):
     found = await tx_lookup(request)
-    return web.json_response(await locked(request, esplora.tx_json, request.app["devnet"], *found))
+    return web.json_response(await locked(request, esplora.tx_json, request.app[DEVNET], *found))
 
 
 async def tx_hex(request):
@@ -142,7 +154,7 @@ async def tx_outspend(request):
     vout = int_param(request, "vout")
     if vout >= len(tx_.vout):
         raise web.HTTPNotFound(text="Transaction output not found")
-    devnet = request.app["devnet"]
+    devnet = request.app[DEVNET]
     return web.json_response(await locked(request, esplora.outspend_json, devnet, tx_.txid().hex(), vout))
 
 
@@ -156,17 +168,17 @@ def address_param(request) -> tuple[str, bytes]:
 
 async def address(request):
     addr, script = address_param(request)
-    return web.json_response(await locked(request, esplora.address_json, request.app["devnet"], addr, script))
+    return web.json_response(await locked(request, esplora.address_json, request.app[DEVNET], addr, script))
 
 
 async def address_utxo(request):
     _, script = address_param(request)
-    return web.json_response(await locked(request, esplora.utxo_json, request.app["devnet"], script))
+    return web.json_response(await locked(request, esplora.utxo_json, request.app[DEVNET], script))
 
 
 async def address_txs(request):
     _, script = address_param(request)
-    return web.json_response(await locked(request, esplora.address_txs_json, request.app["devnet"], script))
+    return web.json_response(await locked(request, esplora.address_txs_json, request.app[DEVNET], script))
 
 
 async def fee_estimates(request):
@@ -174,7 +186,7 @@ async def fee_estimates(request):
 
 
 async def mempool(request):
-    return web.json_response(await locked(request, esplora.mempool_json, request.app["devnet"]))
+    return web.json_response(await locked(request, esplora.mempool_json, request.app[DEVNET]))
 
 
 async def post_tx(request):
@@ -184,14 +196,14 @@ async def post_tx(request):
     except (ValueError, UnicodeDecodeError):
         raise bad_request("TX decode failed: body must be the transaction as hex") from None
     decode(raw)  # refuse garbage before taking the lock
-    return web.Response(text=await locked(request, request.app["devnet"].submit, raw))
+    return web.Response(text=await locked(request, request.app[DEVNET].submit, raw))
 
 
 # -- devnet controls ---------------------------------------------------------------
 
 async def mine(request):
     data = await read_json(request, {"blocks": (int, 1), "advance_s": (int, 0)})
-    devnet: Devnet = request.app["devnet"]
+    devnet: Devnet = request.app[DEVNET]
     mined = await locked(request, devnet.mine, data["blocks"], data["advance_s"])
     return web.json_response({
         "height": devnet.chain.height,
@@ -202,18 +214,18 @@ async def mine(request):
 
 async def faucet(request):
     data = await read_json(request, {"address": (str, REQUIRED), "amount_sat": (int, REQUIRED)})
-    txid = await locked(request, request.app["devnet"].send_from_faucet, data["address"], data["amount_sat"])
+    txid = await locked(request, request.app[DEVNET].send_from_faucet, data["address"], data["amount_sat"])
     return web.json_response({"txid": txid})
 
 
 async def info(request):
-    return web.json_response(await locked(request, request.app["devnet"].info))
+    return web.json_response(await locked(request, request.app[DEVNET].info))
 
 
 # -- application ---------------------------------------------------------------------
 
 async def run_miner(app):
-    devnet: Devnet = app["devnet"]
+    devnet: Devnet = app[DEVNET]
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(devnet.block_interval)
@@ -224,7 +236,7 @@ async def run_miner(app):
 
 
 async def start_miner(app):
-    if app["devnet"].block_interval > 0:
+    if app[DEVNET].block_interval > 0:
         app[MINER] = asyncio.create_task(run_miner(app))
 
 
@@ -236,7 +248,7 @@ async def stop(app):
             await miner
         except asyncio.CancelledError:
             pass
-    app["devnet"].close()
+    app[DEVNET].close()
 
 
 def make_devnet_app(data_dir, *, block_interval: float = 10, reset: bool = False) -> web.Application:
@@ -244,12 +256,13 @@ def make_devnet_app(data_dir, *, block_interval: float = 10, reset: bool = False
     if block_interval < 0:
         raise ValueError("block_interval must be >= 0")
     app = web.Application(middlewares=[plain_errors])
-    app["devnet"] = Devnet(data_dir, block_interval=block_interval, reset=reset)
+    app[DEVNET] = Devnet(data_dir, block_interval=block_interval, reset=reset)
     app.on_startup.append(start_miner)
     app.on_cleanup.append(stop)
     app.router.add_get("/blocks/tip/height", tip_height)
     app.router.add_get("/blocks/tip/hash", tip_hash)
     app.router.add_get("/block-height/{height}", block_at_height)
+    app.router.add_get("/block/{hash}", block_by_hash)
     app.router.add_get("/tx/{txid}", tx)
     app.router.add_get("/tx/{txid}/hex", tx_hex)
     app.router.add_get("/tx/{txid}/status", tx_status)

@@ -156,10 +156,12 @@ class KernelChain:
         times = sorted(self.block_time(h) for h in range(max(0, height - 10), height + 1))
         return times[len(times) // 2]  # as Core's GetMedianTimePast picks it
 
+    def raw_block(self, height: int) -> bytes:
+        return bytes(self._chainman.blocks[self._entry(height)])
+
     def block(self, height: int) -> ChainBlock:
-        entry = self._entry(height)
-        raw = bytes(self._chainman.blocks[entry])
-        return ChainBlock(str(entry.block_hash), height, self.block_time(height), parse_block_txs(raw))
+        return ChainBlock(self.block_hash(height), height, self.block_time(height),
+                          parse_block_txs(self.raw_block(height)))
 
     def coin(self, txid: str, vout: int) -> Coin | None:
         return self._coins.get(outpoint(txid, vout))

@@ -233,3 +233,28 @@ def mempool_json(devnet: Devnet) -> dict:
 def fee_estimates_json() -> dict:
     """Every block has room on the devnet, so the minimum relay rate always confirms next block."""
     return {str(target): 1.0 for target in FEE_TARGETS}
+
+
+def block_json(devnet: Devnet, height: int) -> dict:
+    """Esplora's /block/:hash; `mediantime` is what a wallet needs to know a time lock has passed."""
+    chain = devnet.chain
+    raw = chain.raw_block(height)
+    header = raw[:80]
+    txs = chain.block(height).txs
+    witness = sum(2 + sum(len(i.witness.serialize()) for i in tx.vin) for tx in txs if tx.is_segwit)
+    bits = int.from_bytes(header[72:76], "little")
+    return {
+        "id": chain.block_hash(height),
+        "height": height,
+        "version": int.from_bytes(header[:4], "little"),
+        "timestamp": chain.block_time(height),
+        "tx_count": len(txs),
+        "size": len(raw),
+        "weight": 3 * (len(raw) - witness) + len(raw),
+        "merkle_root": header[36:68][::-1].hex(),
+        "previousblockhash": chain.block_hash(height - 1) if height else None,
+        "mediantime": chain.median_time_past(height),
+        "nonce": int.from_bytes(header[76:80], "little"),
+        "bits": bits,
+        "difficulty": 0x00000000FFFF * 2 ** (8 * (0x1D - 3)) / ((bits & 0xFFFFFF) * 2 ** (8 * ((bits >> 24) - 3))),
+    }

@@ -59,6 +59,10 @@ class Index:
         row = self._db.execute("SELECT hash FROM blocks WHERE height = ?", (height,)).fetchone()
         return row[0] if row else None
 
+    def block_height(self, block_hash: str) -> int | None:
+        row = self._db.execute("SELECT height FROM blocks WHERE hash = ?", (block_hash,)).fetchone()
+        return row[0] if row else None
+
     def add_block(self, blk: ChainBlock) -> None:
         db = self._db
         db.execute("BEGIN")

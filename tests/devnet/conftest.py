@@ -1,7 +1,7 @@
 import pytest
 from aiohttp import web
 
-from streamium_server.devnet import make_devnet_app
+from streamium_server.devnet import DEVNET, make_devnet_app
 from streamium_server.devnet.wallet import Key, Prevout
 
 
@@ -21,7 +21,7 @@ async def api(aiohttp_client, devnet_app):
 
 @pytest.fixture
 def devnet(api, devnet_app):
-    return devnet_app["devnet"]
+    return devnet_app[DEVNET]
 
 
 @pytest.fixture

@@ -35,6 +35,19 @@ async def test_block_height_gives_hash_or_404_or_400(api, devnet):
     await text(await api.get("/api/block-height/abc"), 400)
 
 
+async def test_block_by_hash_has_esplora_shape_and_the_median_time_past(api, devnet):
+    tip = devnet.chain.tip_hash
+    block = await json(await api.get(f"/api/block/{tip}"))
+    assert set(block) == {"id", "height", "version", "timestamp", "tx_count", "size", "weight",
+                          "merkle_root", "previousblockhash", "mediantime", "nonce", "bits", "difficulty"}
+    assert block["id"] == tip and block["height"] == devnet.chain.height
+    assert block["mediantime"] == devnet.chain.median_time_past()
+    assert block["previousblockhash"] == devnet.chain.block_hash(devnet.chain.height - 1)
+    assert block["tx_count"] == 1 and block["size"] < block["weight"] <= 4 * block["size"]
+    assert await text(await api.get("/api/block/" + "00" * 32), 404) == "Block not found"
+    await text(await api.get("/api/block/xyz"), 400)
+
+
 async def test_posted_tx_is_unconfirmed_then_confirmed_with_esplora_shape(api, fund):
     key, prev = await fund(10**8)
     spend = key.spend([prev], [(key.script_pubkey, prev.value - 200)])
