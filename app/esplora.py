@@ -77,6 +77,16 @@ class Esplora:
             raise ChainApiError(f"chain API: bad tip height (HTTP {status})")
         return _int(int(text.strip()), "tip height", 0, 10**8)
 
+    async def tip_median_time(self) -> int:
+        """The tip's median time past (BIP113): a time-locked refund is final once it passes."""
+        status, text = await self._request("GET", "/blocks/tip/hash")
+        if status != 200:
+            raise ChainApiError(f"chain API: bad tip hash (HTTP {status})")
+        block = await self._get_json(f"/block/{_txid(text.strip(), 'block hash')}")
+        if not isinstance(block, dict):
+            raise ChainApiError("chain API: tip block not found")
+        return _int(block.get("mediantime"), "median time", 0, 2**32)
+
     async def fee_rate(self, target_blocks=6) -> int:
         """Whole sat/vB for confirmation within `target_blocks`, at least 1 (protocol §8)."""
         estimates = await self._get_json("/fee-estimates")

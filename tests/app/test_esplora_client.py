@@ -10,7 +10,7 @@ from embit.networks import NETWORKS
 from embit.script import p2wpkh
 
 from app.esplora import ChainApiError, Esplora
-from streamium_server.devnet.api import make_devnet_app
+from streamium_server.devnet import DEVNET, make_devnet_app
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +19,14 @@ def devnet_dir(tmp_path_factory):
 
 
 @pytest.fixture
-async def client(devnet_dir):
+async def devnet_app(devnet_dir):
+    return make_devnet_app(devnet_dir, block_interval=0)
+
+
+@pytest.fixture
+async def client(devnet_app):
     root = web.Application()
-    root.add_subapp("/api", make_devnet_app(devnet_dir, block_interval=0))
+    root.add_subapp("/api", devnet_app)
     async with TestClient(TestServer(root)) as c:
         yield c
 
@@ -51,6 +56,11 @@ async def test_funds_sent_to_an_address_show_up_as_its_utxos_and_confirm(client)
     status = await api.tx_status(txid)
     assert status.confirmed and status.block_height == height + 1
     assert await api.fee_rate() >= 1
+
+
+async def test_the_tip_median_time_is_the_chains_own(client, devnet_app):
+    api = Esplora("/api", aiohttp_transport(client))
+    assert await api.tip_median_time() == devnet_app[DEVNET].chain.median_time_past()
 
 
 async def test_broadcasting_a_known_transaction_again_counts_as_success(client):
