@@ -10,7 +10,7 @@ from .addresses import address_script, dust
 from .broadcaster import Broadcaster, channel_id
 from .errors import ProtocolError
 from .link import ShareLink, build_link, parse_link
-from .messages import canonical_json, parse_message
+from .messages import canonical_json, error, message, parse_message
 from .offer import Terms
 from .signatures import new_secret
 from .transactions import Utxo, funding_amount

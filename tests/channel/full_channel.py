@@ -119,6 +119,7 @@ def run_full_channel(ending="close", payments=20, fund=fake_coins, now=START, se
         terms.setdefault("min_deposit_sat", 5_000)
     if ending == "expiring":
         terms.setdefault("rate_sat_per_min", 600)
+        terms.setdefault("refund_lock_s", 1200)
     pair = Pair(channel_terms(**terms), seed, now)
     capacity = 5_000 if ending == "exhausted" else 200_000
     result = open_channel(pair, capacity, fund)
@@ -130,7 +131,7 @@ def run_full_channel(ending="close", payments=20, fund=fake_coins, now=START, se
         assert v.state == b.state == "open" and pair.media
     paid = [b.amount] if b.amount else []
     if ending == "refund":
-        pair.broadcaster_alive = False
+        pair.broadcaster_alive = pair.media = False
     while v.state != "closed" and pair.now < v.channel.lock_time + 120:
         if ending in ("close", "unpaid") and len(paid) >= payments:
             break
@@ -147,7 +148,7 @@ def run_full_channel(ending="close", payments=20, fund=fake_coins, now=START, se
         funding_tx=v.funding_tx, refund_tx=v.refund_tx, release_tx=v.release_tx,
         closing_tx=b.closing_tx, lock_time=v.channel.lock_time, value=v.channel.value,
         funding_txid=v.channel.funding.txid, witness_script=v.channel.witness_script.hex(),
-        max_amount=v.channel.max_amount, end_time=pair.now,
+        max_amount=v.channel.max_amount, settle_at=v.channel.settle_at, end_time=pair.now,
         broadcasts=[(side, bc.txid, bc.not_before) for side, bc in pair.broadcasts],
     )
     return result

@@ -39,8 +39,8 @@ def test_channel_paid_up_to_its_capacity_ends_exhausted_with_no_change_output():
 def test_broadcaster_closes_a_channel_settle_margin_before_the_lock_time():
     r = run_full_channel("expiring")
     assert r["closed"]["broadcaster"][0] == "expiring"
-    margin = min(7200, 3600 // 12)
-    assert r["lock_time"] - margin <= r["end_time"] < r["lock_time"]
+    assert r["settle_at"] == r["lock_time"] - min(7200, 1200 // 12)
+    assert r["settle_at"] <= r["end_time"] < r["lock_time"]
 
 
 def test_channel_closed_before_any_payment_is_released_with_t3_zero():
@@ -65,3 +65,38 @@ def test_both_sides_build_byte_identical_transactions(ending):
     assert r["funding_txid"] == txs.txid(txs.parse_tx(r["funding_tx"], ""))
     t2 = txs.parse_tx(r["refund_tx"], "")
     assert t2.locktime == r["lock_time"] and t2.vin[0].sequence == 0xFFFFFFFE
+
+
+def test_stopping_the_broadcast_settles_a_paid_channel_and_releases_an_unpaid_one():
+    from .conftest import Proposal, bring_to
+    from .full_channel import START, channel_terms, key_secret
+    from app.channel import Broadcaster
+    import json
+
+    for paid in (True, False):
+        b = Broadcaster.new(channel_terms(), key_secret("stop", "identity"), key_secret("stop", "k2"))
+        b.start()
+        p = Proposal(b)
+        bring_to(b, p, "open")
+        if paid:
+            b.receive(json.dumps(p.pay(1000)), START)
+        actions = b.stop(START + 1)
+        sent = [a.message["type"] for a in actions if a.kind == "send"]
+        if paid:
+            assert b.state == "closing" and sent == ["end"] and actions[-1].kind == "broadcast"
+            assert [a.message["reason"] for a in actions if a.kind == "send"] == ["stopped"]
+        else:
+            assert b.state == "closed" and sent == ["end", "release"]
+
+
+def test_full_channel_runs_on_embits_pure_python_secp256k1_as_in_pyodide():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['embit.util.ctypes_secp256k1'] = None\n"
+            "from embit.util import secp256k1\n"
+            "assert secp256k1.ecdsa_sign.__module__.endswith('py_secp256k1')\n"
+            "from tests.channel.full_channel import run_full_channel\n"
+            "r = run_full_channel('close', payments=20)\n"
+            "assert r['viewer_state'] == r['broadcaster_state'] == 'closed' and len(r['payments']) == 20\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=__file__.rsplit("/tests/", 1)[0])
