@@ -1,11 +1,16 @@
 """Whole channels between a Viewer and a Broadcaster in memory, one per way a channel ends."""
 
+import json
+import subprocess
+import sys
+
 import pytest
 
-from app.channel import transactions as txs
+from app.channel import Broadcaster, transactions as txs
 from app.channel.addresses import dust
 
-from .full_channel import ENDINGS, run_full_channel
+from .conftest import Proposal, bring_to
+from .full_channel import ENDINGS, START, channel_terms, key_secret, run_full_channel
 
 
 def outputs(tx_hex):
@@ -68,11 +73,6 @@ def test_both_sides_build_byte_identical_transactions(ending):
 
 
 def test_stopping_the_broadcast_settles_a_paid_channel_and_releases_an_unpaid_one():
-    from .conftest import Proposal, bring_to
-    from .full_channel import START, channel_terms, key_secret
-    from app.channel import Broadcaster
-    import json
-
     for paid in (True, False):
         b = Broadcaster.new(channel_terms(), key_secret("stop", "identity"), key_secret("stop", "k2"))
         b.start()
@@ -90,9 +90,6 @@ def test_stopping_the_broadcast_settles_a_paid_channel_and_releases_an_unpaid_on
 
 
 def test_full_channel_runs_on_embits_pure_python_secp256k1_as_in_pyodide():
-    import subprocess
-    import sys
-
     code = ("import sys; sys.modules['embit.util.ctypes_secp256k1'] = None\n"
             "from embit.util import secp256k1\n"
             "assert secp256k1.ecdsa_sign.__module__.endswith('py_secp256k1')\n"
