@@ -9,7 +9,7 @@ from app.channel import transactions as txs
 from app.channel.addresses import address_script
 from app.channel.channel import Channel
 from app.channel.messages import message
-from app.channel.script import p2wpkh, p2wsh, witness_script
+from app.channel.script import p2wsh, witness_script
 from app.channel.signatures import private_key
 
 from .full_channel import START, change_address, key_secret, channel_terms
