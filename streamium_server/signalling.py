@@ -386,6 +386,7 @@ async def _peers(request: web.Request) -> web.Response:
 
 
 async def _websocket(request: web.Request) -> web.StreamResponse:
+    """``GET /peerjs``: the client's socket, served by the app's signaller."""
     return await request.app[_SIGNALLER].websocket(request)
 
 
@@ -453,9 +454,9 @@ def make_signalling_app(
         yield
         sweeper.cancel()
         await asyncio.gather(sweeper, return_exceptions=True)
-        await signaller.close_all()
 
     async def close_sockets(_: web.Application) -> None:
+        # on_shutdown runs before aiohttp waits for handlers: open sockets would stall it.
         await signaller.close_all()
 
     app.cleanup_ctx.append(housekeeping)
