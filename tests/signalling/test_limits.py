@@ -110,7 +110,7 @@ async def test_message_rate_limit():
         await asyncio.sleep(0.1)  # ~10 more allowed
         await pa.send(type="OFFER", dst="b", payload=1)
         assert (await pb.recv())["payload"] == 1
-        for _ in range(150):
+        for _ in range(300):  # far faster than the server could take 100/s
             if pa.ws.closed:
                 break
             await pa.send(type="HEARTBEAT")
@@ -251,11 +251,14 @@ def test_fuzzed_frames_never_hurt_the_server(shared_server, frames):
     async def scenario():
         async with aiohttp.ClientSession() as http:
             attacker, bystander = await join(http, ep, "a"), await join(http, ep, "b")
-            for frame in frames:
-                if isinstance(frame, bytes):
-                    await attacker.ws.send_bytes(frame)
-                else:
-                    await attacker.ws.send_str(frame)
+            try:
+                for frame in frames:
+                    if isinstance(frame, bytes):
+                        await attacker.ws.send_bytes(frame)
+                    else:
+                        await attacker.ws.send_str(frame)
+            except ConnectionError:
+                pass  # the server may close the attacker (a LEAVE without dst does)
             await attacker.close()
             await bystander.close()
             await relay_works(http, ep, "fuzz")
