@@ -48,3 +48,38 @@ def test_help_lists_every_flag():
                  "--peer-key", "--peer-secure", "--ice-server", "--no-devnet", "--block-interval",
                  "--data-dir", "--reset", "--allow-mainnet"]:
         assert flag in run.stdout
+
+
+def config_for(*args):
+    from streamium_server.cli import options_from_args, parse_args
+    return options_from_args(parse_args(list(args))).config()
+
+
+def test_default_config_is_regtest_with_the_devnet_and_builtin_signalling():
+    config = config_for()
+    assert (config["network"], config["esplora"], config["devnet"]) == ("regtest", "/api", True)
+    assert config["peer"] == {"host": None, "port": None, "path": "/peerjs", "key": "peerjs", "secure": None}
+
+
+def test_config_reflects_an_external_esplora_peer_server_and_ice_servers():
+    config = config_for("--network", "signet", "--esplora", "https://mempool.space/signet/api",
+                        "--peer-host", "peer.example.org", "--peer-port", "9443", "--peer-path", "/signal",
+                        "--peer-key", "k", "--peer-secure",
+                        "--ice-server", "stun:stun.example.org:3478",
+                        "--ice-server", "turn:alice:s3cret@turn.example.org:3478")
+    assert config["esplora"] == "https://mempool.space/signet/api" and config["devnet"] is False
+    assert config["explorer"] == "https://mempool.space/signet"
+    assert config["peer"] == {"host": "peer.example.org", "port": 9443, "path": "/signal", "key": "k",
+                              "secure": True}
+    assert config["ice_servers"] == [
+        {"urls": "stun:stun.example.org:3478"},
+        {"urls": "turn:turn.example.org:3478", "username": "alice", "credential": "s3cret"}]
+
+
+def test_an_esplora_on_regtest_replaces_the_devnet():
+    config = config_for("--esplora", "http://127.0.0.1:3002")
+    assert config["devnet"] is False and config["esplora"] == "http://127.0.0.1:3002"
+
+
+def test_mainnet_needs_its_flag_and_is_marked_in_the_config():
+    assert config_for("--network", "mainnet", "--allow-mainnet")["mainnet"] is True
