@@ -7,7 +7,9 @@ answer and ICE candidates between peers.  Media and data never pass through it.
 The behaviour follows ``peer`` 1.0.2 (``npm pack peer@1.0.2``), including the
 exact message shapes and error strings, so the client cannot tell the two apart.
 It adds the limits a public endpoint needs (id syntax, message size, message
-rate, bounded queues); docs/signalling.md lists every deliberate difference.
+rate, bounded queues) and, unlike peer 1.0.2, tells a client's signalling
+partners with ``LEAVE`` when that client goes away; docs/signalling.md lists
+every deliberate difference.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ TOO_MANY_MESSAGES = "Too many messages"
 _RELAYED = frozenset({"OFFER", "ANSWER", "CANDIDATE", "LEAVE", "EXPIRE"})
 # Relayed but never queued for an absent peer (peer 1.0.2 drops them).
 _NOT_QUEUED = frozenset({"LEAVE", "EXPIRE"})
+# Relayed types that make sender and receiver signalling partners: each hears
+# LEAVE from the other when the other is removed.
+_NEGOTIATION = frozenset({"OFFER", "ANSWER", "CANDIDATE"})
+# Partners remembered per client; past this the least recently used is forgotten.
+MAX_PARTNERS = 256
 
 # The client's util.validateId, minus its "empty is fine" case: an empty id
 # means "give me one", which the client resolves through GET /<key>/id.
@@ -87,6 +94,16 @@ class _Client:
     token: str
     ws: web.WebSocketResponse
     last_ping: float
+    # Ids this client exchanged OFFER/ANSWER/CANDIDATE with, least recent
+    # first (a dict keeps insertion order); at most MAX_PARTNERS of them.
+    partners: dict[str, None] = field(default_factory=dict)
+
+    def add_partner(self, peer_id: str) -> None:
+        """Remember ``peer_id`` as the most recent partner, forgetting the oldest if full."""
+        self.partners.pop(peer_id, None)
+        self.partners[peer_id] = None
+        if len(self.partners) > MAX_PARTNERS:
+            del self.partners[next(iter(self.partners))]
 
 
 @dataclass(eq=False)
@@ -159,11 +176,10 @@ class _Signaller:
             await self._serve(client, ws)
         finally:
             # Only the current socket owns the id: a replaced socket closing
-            # late must not unregister its successor.  No LEAVE is sent to
-            # anyone, as in peer 1.0.2: peer.disconnect() keeps WebRTC
-            # connections alive, so a lost signalling socket is not a goodbye.
-            if self.clients.get(client.id) is client and client.ws is ws:
-                del self.clients[client.id]
+            # late must not unregister its successor, and a same-token
+            # re-attach is no removal, so nobody hears LEAVE for it.
+            if client.ws is ws:
+                await self._remove(client)
             await ws.close()
         return ws
 
@@ -255,15 +271,21 @@ class _Signaller:
             except (ValueError, RecursionError):
                 return  # a payload the browser could not parse anyway
             if await self._send(target.ws, frame):
+                sender = self.clients.get(src)
+                if kind in _NEGOTIATION and sender is not None:
+                    sender.add_partner(dst)
+                    target.add_partner(src)
                 return
-            self._drop(target)
+            # As in peer 1.0.2 the sender hears LEAVE from the destination; the
+            # destination's other partners hear it from _remove.
+            await self._remove(target, told=src)
             await self._transmit({"type": "LEAVE", "src": dst, "dst": src})
         elif kind == "LEAVE" and not dst:
             # peer 1.0.2 unregisters a sender that LEAVEs without a target;
             # we also close its socket rather than keep it as an anonymous zombie.
             sender = self.clients.get(src)
             if sender is not None:
-                self._drop(sender)
+                await self._remove(sender)
         elif kind not in _NOT_QUEUED and is_valid_id(dst) and not self._enqueue(message):
             await self._transmit({"type": "EXPIRE", "src": dst, "dst": src})
 
@@ -316,8 +338,8 @@ class _Signaller:
         """One pass of peer 1.0.2's MessagesExpire and CheckBrokenConnections."""
         for client in list(self.clients.values()):
             if now - client.last_ping >= self.alive_timeout_s and self.clients.get(client.id) is client:
-                self._drop(client)
                 self._take_queue(client.id)
+                await self._remove(client)
         for dst in [d for d, q in self.queues.items() if now - q.created >= self.expire_timeout_s]:
             told: set[str] = set()
             for message in self._take_queue(dst):
@@ -325,8 +347,32 @@ class _Signaller:
                     told.add(message["src"])
                     await self._transmit({"type": "EXPIRE", "src": dst, "dst": message["src"]})
 
+    async def _remove(self, client: _Client, told: str | None = None) -> None:
+        """Unregister a client, close its socket, and send LEAVE to its partners.
+
+        peer 1.0.2 tells nobody; we send ``{"type":"LEAVE","src":id,"dst":partner}``
+        to every partner still connected (except ``told``, who already hears
+        it), so the peerjs client closes its connections to the removed id.
+        Does nothing when ``client`` no longer holds its id (already removed).
+        """
+        if self.clients.get(client.id) is not client:
+            return
+        self._drop(client)
+        recipients = []
+        for peer_id in client.partners:
+            partner = self.clients.get(peer_id)
+            if partner is not None:
+                partner.partners.pop(client.id, None)
+                if peer_id != told:
+                    recipients.append(peer_id)
+        client.partners.clear()
+        for peer_id in recipients:
+            # A partner whose socket fails is removed in turn; that ends, as
+            # every removal takes one client out of the registry.
+            await self._transmit({"type": "LEAVE", "src": client.id, "dst": peer_id})
+
     def _drop(self, client: _Client) -> None:
-        """Unregister a client and close its socket without waiting."""
+        """Unregister a client and close its socket without waiting (no LEAVE: see _remove)."""
         if self.clients.get(client.id) is client:
             del self.clients[client.id]
         self._close_soon(client.ws)
