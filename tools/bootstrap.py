@@ -5,7 +5,7 @@ runtime, packs the app, then re-runs the calling script inside `.venv`. Each
 step leaves a stamp, so later runs cost a few milliseconds and print nothing.
 """
 
-import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -65,16 +65,24 @@ def make_venv():
             raise SetupError("cannot create a virtual environment in .venv/")
 
 
+def installed_requirements():
+    """The requirement lines already installed into .venv (serve.py's and the tests' add up)."""
+    try:
+        return set(json.loads(DEPS_STAMP.read_text()))
+    except (OSError, ValueError):
+        return set()
+
+
 def install_requirements(reqs):
-    digest = hashlib.sha256("\n".join(sorted(reqs)).encode()).hexdigest()
-    if DEPS_STAMP.exists() and DEPS_STAMP.read_text().strip() == digest:
+    installed = installed_requirements()
+    if set(reqs) <= installed:
         return
     say("installing Python packages: " + ", ".join(r.split("=")[0].split(">")[0] for r in reqs))
     done = subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet",
                            "--disable-pip-version-check", *reqs])
     if done.returncode != 0:
         raise SetupError("pip could not install the Python packages above (is PyPI reachable?)")
-    DEPS_STAMP.write_text(digest + "\n")
+    DEPS_STAMP.write_text(json.dumps(sorted(installed | set(reqs))) + "\n")
 
 
 def vendor_runtime():
