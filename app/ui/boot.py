@@ -60,7 +60,7 @@ async def start():
         loading("Loading configuration…")
         config = await load_config()
         show_network(config)
-        router.start()
+        router.start(config)
         show("loading", False)
         document.body.setAttribute("data-app-ready", "true")
     except Exception as error:  # noqa: BLE001  (shown to the user, not swallowed)

@@ -16,10 +16,32 @@ def screen_for(hash_value):
     return "screen-home"
 
 
+_state = {"config": None, "screen": None, "fragment": None}
+
+
 def show_route(*_):
     current = screen_for(window.location.hash)
     for screen in SCREENS:
         show(screen, screen == current)
+    enter(current, str(window.location.hash))
+
+
+def enter(screen, fragment):
+    """Start a screen's controller once per page load; a different stream needs a fresh page."""
+    started = _state["screen"]
+    if screen == "screen-home" or _state["config"] is None:
+        return
+    if started is not None:
+        if started != screen or (screen == "screen-watch" and fragment != _state["fragment"]):
+            window.location.reload()
+        return
+    _state["screen"], _state["fragment"] = screen, fragment
+    if screen == "screen-broadcast":
+        from app.ui.broadcast import BroadcastPage
+        BroadcastPage(_state["config"]).enter()
+    else:
+        from app.ui.watch import WatchPage
+        WatchPage(_state["config"], fragment).enter()
 
 
 def watch_route(text):
@@ -30,7 +52,8 @@ def watch_route(text):
     return "#/watch/" + text
 
 
-def start():
+def start(config=None):
+    _state["config"] = config
     form = by_id("home-watch-form")
 
     def submit(event):

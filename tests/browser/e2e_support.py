@@ -1,0 +1,139 @@
+"""Helpers for the two-browser end-to-end tests: a broadcaster and viewers on live_server."""
+
+import json
+import os
+import time
+import urllib.request
+
+from embit import script
+from embit.ec import PrivateKey
+from embit.networks import NETWORKS
+
+from tests.conftest import RequestLog
+
+# Short terms so a whole channel fits in a test (protocol §8 allows it on a devnet).
+FAST_TERMS = {"bc-pay-interval": 2, "bc-prepay": 4, "bc-grace": 4, "bc-lock": 3600, "bc-min-deposit": 3000}
+
+
+def regtest_address():
+    key = PrivateKey(os.urandom(32))
+    return script.p2wpkh(key.get_public_key()).address(NETWORKS["regtest"])
+
+
+def api(server, path, payload=None):
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(server.url + "/api" + path, data=data,
+                                     headers={"Content-Type": "application/json"} if data else {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def wait_until(check, timeout=30, interval=0.5, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def confirmed_tx(server, txid, timeout=30):
+    """The transaction once the devnet has it in a block (mining one if needed)."""
+    def status():
+        return api(server, f"/tx/{txid}/status").get("confirmed")
+    try:
+        wait_until(status, timeout=timeout / 2, what=f"{txid} confirmed")
+    except AssertionError:
+        api(server, "/devnet/mine", {"blocks": 1})
+        wait_until(status, timeout=timeout / 2, what=f"{txid} confirmed")
+    return api(server, f"/tx/{txid}")
+
+
+def outputs_by_address(tx):
+    return {out.get("scriptpubkey_address"): out["value"] for out in tx["vout"]}
+
+
+def close_fee_of(record):
+    """The close fee both sides fixed at open (protocol §3), from the viewer's record."""
+    from app.channel.addresses import address_script
+    from app.channel.transactions import close_fee
+    offer = record["offer"]
+    return close_fee(address_script(offer["payout_address"], "regtest"),
+                     address_script(record["change_address"], "regtest"), offer["fee_rate_sat_vb"])
+
+
+class Apps:
+    """Opens app pages, each in its own browser context, recording every request."""
+
+    def __init__(self, browser, server, log: RequestLog):
+        self.browser, self.server, self.log = browser, server, log
+        self.contexts = []
+
+    def open(self, fragment="#/"):
+        context = self.browser.new_context(viewport={"width": 1100, "height": 900})
+        context.on("request", lambda r: self.log.record(r.url))
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("websocket", lambda ws: self.log.record(ws.url))
+        page.goto(self.server.url + "/" + fragment)
+        page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+        return page
+
+    def close(self):
+        for context in self.contexts:
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001  (already closed by the test)
+                pass
+
+
+def go_live(page, name, payout, rate=600, terms=FAST_TERMS, source="camera"):
+    page.fill("[data-testid=bc-name]", name)
+    page.fill("[data-testid=bc-payout]", payout)
+    page.fill("[data-testid=bc-rate]", str(rate))
+    page.select_option("[data-testid=bc-source]", source)
+    page.click("#bc-advanced summary")
+    for field, value in terms.items():
+        page.fill(f"#{field}", str(value))
+    page.click("[data-testid=bc-start]")
+
+
+def share_link(page):
+    page.wait_for_selector("[data-testid=share-link]:visible", timeout=30_000)
+    return page.get_attribute("[data-testid=share-link]", "href")
+
+
+def open_and_fund(viewer, link, minutes=5):
+    """Viewer: follow the link, accept the offer for `minutes`, fund from the faucet."""
+    viewer.goto(link)
+    viewer.wait_for_selector("[data-testid=offer-rate]:visible", timeout=30_000)
+    viewer.fill("[data-testid=watch-minutes]", str(minutes))
+    viewer.dispatch_event("[data-testid=watch-minutes]", "input")
+    viewer.click("#w-accept")
+    viewer.wait_for_selector("[data-testid=funding-address]:visible")
+    amount = int(viewer.text_content("[data-testid=funding-amount]"))
+    address = viewer.text_content("[data-testid=funding-address]")
+    viewer.click("[data-testid=faucet]")
+    return address, amount
+
+
+def wait_watching(viewer, timeout=40_000):
+    viewer.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=remote-video]');"
+        " return v && v.videoWidth > 0 && v.currentTime > 1; }", timeout=timeout)
+
+
+def state(page):
+    return page.text_content("[data-testid=channel-state]")
+
+
+def viewer_record(page):
+    return page.evaluate("""() => { for (let i = 0; i < localStorage.length; i++) {
+        const k = localStorage.key(i);
+        if (k.startsWith('streamium:viewer:') && !k.endsWith(':refund-key')) return JSON.parse(localStorage.getItem(k)); }
+        return null; }""")
