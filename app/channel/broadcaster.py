@@ -94,6 +94,7 @@ class Broadcaster(Peer):
         for name in ("refund_sig", "funding_tx", "amount", "pay_sig", "opened_at", "t0",
                      "closing_tx", "release_sig", "end_reason"):
             setattr(self, name, record[name])
+        self.streaming = False  # a media call is up (never after a page load)
         return self
 
     def record(self) -> dict:
@@ -201,11 +202,14 @@ class Broadcaster(Peer):
         if amount < self.amount:
             raise ProtocolError(BAD_PAYMENT, f"amount {amount} is below the accepted {self.amount}")
         ch.verify(ch.viewer_pubkey, sig, ch.payment_tx(amount), BAD_PAYMENT)
-        first = self.t0 is None
         self.amount, self.pay_sig = amount, sig
-        if first:
+        if self.t0 is None:
             self.t0 = now
-        return [Persist(self.record()), Send(self._pay_ack())] + ([StartMedia()] if first else [])
+        # Media starts on the first payment, and after a `resume` only on a new, higher one:
+        # only the holder of K1 can sign it, while anyone who saw T1 can send `resume`.
+        start = not self.streaming
+        self.streaming = True
+        return [Persist(self.record()), Send(self._pay_ack())] + ([StartMedia()] if start else [])
 
     def _on_close(self, msg, now):
         return self._close(None)
@@ -219,7 +223,11 @@ class Broadcaster(Peer):
         if self.state == "open":
             if self.t0 is None:
                 return [Send(messages.message("commit_ack", txid=ch.funding.txid))]
-            return [Send(self._pay_ack()), StartMedia()]
+            # funding_txid and K1 are public once T1 is out: `resume` proves nothing, so it
+            # re-sends state but starts nothing; media waits for a new, higher `pay`.
+            stop = [StopMedia()] if self.streaming else []
+            self.streaming = False
+            return stop + [Send(self._pay_ack())]
         if self.state == "closing":
             return self.reload()
         if self.closing_tx:
@@ -240,6 +248,7 @@ class Broadcaster(Peer):
         """Settle on the best T3, or release with T3(0) if nothing was paid (§6)."""
         ch = self.channel
         after = [StopMedia()] if self.t0 is not None else []
+        self.streaming = False
         if reason:
             after.append(Send(messages.message("end", reason=reason)))
         self.end_reason = reason or "viewer_closed"

@@ -223,13 +223,13 @@ class Viewer(Peer):
         if self.state == "refund_signed":
             self.state = "open"
             return [Persist(self.record())] + self._pay(now)
-        return self._resend_payment() + self._pay(now)
+        return self._resend_payment(now) + self._pay(now)
 
     def _on_pay_ack(self, msg, now):
         if msg["amount"] > self.amount:
             raise ProtocolError(BAD_MESSAGE, f"pay_ack for {msg['amount']}, more than was paid")
         self.acked, self.paid_until = msg["amount"], msg["paid_until"]
-        return self._resend_payment()
+        return self._resend_payment(now)
 
     def _on_end_unfunded(self, msg, now):
         """The broadcast stopped before this viewer signed T1: nothing is at stake."""
@@ -277,6 +277,9 @@ class Viewer(Peer):
         amount = self.allowed_amount()
         if amount <= self.amount or (self.last_pay_at is not None and now < self.last_pay_at + interval):
             return []
+        return self._sign_payment(amount, now)
+
+    def _sign_payment(self, amount: int, now: int) -> List[Action]:
         self.pay_sig = self.channel.sign(self.key, self.channel.payment_tx(amount))
         self.amount, self.last_pay_at = amount, now
         return [Persist(self.record()), Send(self._pay_message())]
@@ -284,12 +287,20 @@ class Viewer(Peer):
     def _pay_message(self) -> dict:
         return messages.message("pay", amount=self.amount, sig=self.pay_sig)
 
-    def _resend_payment(self) -> List[Action]:
-        """After `resume`, send again the last payment the broadcaster did not acknowledge."""
+    def _resend_payment(self, now: int) -> List[Action]:
+        """After `resume`, send again the last payment the broadcaster did not acknowledge.
+
+        The broadcaster restarts media after a `resume` only on a new, higher payment
+        (proof of K1). If it has the last one already, pay 1 sat more (§6 Resume).
+        """
         if not self._resend:
             return []
         self._resend = False
-        return [Send(self._pay_message())] if self.amount > self.acked else []
+        if self.amount > self.acked:
+            return [Send(self._pay_message())]
+        if self.state == "open" and 0 < self.amount < self.channel.max_amount:
+            return self._sign_payment(self.amount + 1, now)
+        return []
 
 
 

@@ -2,8 +2,9 @@
 
 import json
 
-from app.channel import Broadcaster, Viewer
+from app.channel import Broadcaster, Viewer, message, transactions as txs
 
+from .conftest import Proposal, bring_to
 from .full_channel import START, Pair, change_address, channel_terms, fake_coins, key_secret, open_channel
 
 
@@ -14,6 +15,10 @@ def open_pair(seed="records"):
     for _ in range(12):
         pair.step()
     return pair
+
+
+def kinds(actions):
+    return [a.kind for a in actions]
 
 
 def reload_both(pair):
@@ -97,3 +102,23 @@ def test_viewer_can_sweep_coins_stranded_at_its_funding_address_before_signing_f
     coins = fake_coins(v.funding_address, b"", 50_000)
     (sweep,) = v.sweep(coins, change_address("regtest"), START)
     assert sweep.kind == "broadcast"
+
+
+def test_resume_restarts_media_only_after_a_new_higher_payment_and_never_releases_a_paid_channel():
+    b = Broadcaster.new(channel_terms(), key_secret("resume", "identity"), key_secret("resume", "k2"))
+    b.start()
+    p = Proposal(b)
+    bring_to(b, p, "open")
+    assert "start_media" in kinds(b.receive(json.dumps(p.pay(1000)), START))
+    # funding_txid and K1 are public once T1 is out: anyone can send this.
+    resume = json.dumps(message("resume", funding_txid=p.channel.funding.txid, viewer_pubkey=p.channel.viewer_pubkey))
+    for obj in (b, Broadcaster.from_record(b.record())):  # the live object, or one rebuilt after a reload
+        actions = obj.receive(resume, START + 1)
+        assert "start_media" not in kinds(actions)
+        assert [a.message for a in actions if a.kind == "send"] == [obj._pay_ack()] and obj.amount == 1000
+        assert "start_media" not in kinds(obj.receive(json.dumps(p.pay(1000)), START + 2))  # a replay proves nothing
+    assert "start_media" in kinds(b.receive(json.dumps(p.pay(1001)), START + 3))
+    # `close` over a resumed connection settles on the best T3; a paid channel is never released.
+    actions = obj.receive(json.dumps(message("close")), START + 3)
+    assert obj.state == "closing" and obj.release_sig is None and actions[-1].kind == "broadcast"
+    assert txs.parse_tx(actions[-1].tx, "").vout[0].value == 1000
