@@ -173,7 +173,10 @@ class Viewer(Peer):
         return [Broadcast(txs.tx_hex(txs.sign_funding(tx, coins, self.key)), txs.txid(tx))]
 
     def funding_spent(self, txid: str, now: int) -> List[Action]:
-        """The chain accepted a transaction spending the channel output (T3, T3(0) or T2)."""
+        """The chain accepted a transaction spending the channel output (T3, T3(0) or T2).
+
+        The only way to `closed` once T1 is signed: a `closed` message is just a claim.
+        """
         if self.channel is None or self.state == "closed":
             return []
         self.state, self.closing_txid = "closed", txid
@@ -243,7 +246,9 @@ class Viewer(Peer):
         return [Persist(self.record())]
 
     def _on_closed(self, msg, now):
-        self.state, self.closing_txid = "closed", msg["txid"]
+        """The broadcaster *says* it settled: note its txid, but keep T2 and the duties of
+        `closing` until the chain shows the funding output spent (`funding_spent`)."""
+        self.state, self.closing_txid = "closing", msg["txid"]
         return [Persist(self.record()), Closed(self.end_reason or "closed", msg["txid"])]
 
     def _on_release(self, msg, now):

@@ -73,7 +73,11 @@ class Pair:
                 self.closed[side] = action
 
     def confirm(self, side, broadcast: Broadcast):
-        """The chain accepted `broadcast`: tell both sides what they would see."""
+        """The chain accepted `broadcast`: tell both sides what they would see.
+
+        The viewer learns it from the chain (as the glue does from Esplora's
+        `/tx/:txid/outspend/:vout`), never from the broadcaster's `closed` message.
+        """
         self.run("broadcaster", self.broadcaster.tx_accepted(broadcast.txid, self.now))
         if self.viewer.channel and broadcast.txid != self.viewer.channel.funding.txid:
             self.run("viewer", self.viewer.funding_spent(broadcast.txid, self.now))

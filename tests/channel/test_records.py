@@ -122,3 +122,15 @@ def test_resume_restarts_media_only_after_a_new_higher_payment_and_never_release
     actions = obj.receive(json.dumps(message("close")), START + 3)
     assert obj.state == "closing" and obj.release_sig is None and actions[-1].kind == "broadcast"
     assert txs.parse_tx(actions[-1].tx, "").vout[0].value == 1000
+
+
+def test_viewer_told_closed_keeps_its_refund_until_the_chain_shows_the_funding_spent():
+    pair = open_pair("fake-closed")
+    v = pair.viewer
+    actions = v.receive(json.dumps(message("closed", txid="ab" * 32)), pair.now)
+    assert actions[-1].kind == "closed" and actions[-1].txid == "ab" * 32  # the UI may show the claim
+    assert v.state == "closing" and v.closing_txid == "ab" * 32
+    refund_txid = txs.txid(txs.parse_tx(v.refund_tx, ""))
+    expired = v.tick(v.channel.lock_time)
+    assert v.state == "expired" and ("broadcast", refund_txid) in [(a.kind, getattr(a, "txid", None)) for a in expired]
+    assert v.funding_spent(refund_txid, v.channel.lock_time + 600)[-1].kind == "closed" and v.state == "closed"
