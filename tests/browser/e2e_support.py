@@ -58,13 +58,10 @@ def outputs_by_address(tx):
     return {out.get("scriptpubkey_address"): out["value"] for out in tx["vout"]}
 
 
-def close_fee_of(record):
-    """The close fee both sides fixed at open (protocol §3), from the viewer's record."""
-    from app.channel.addresses import address_script
-    from app.channel.transactions import close_fee
-    offer = record["offer"]
-    return close_fee(address_script(offer["payout_address"], "regtest"),
-                     address_script(record["change_address"], "regtest"), offer["fee_rate_sat_vb"])
+def channel_of(record):
+    """The viewer's channel rebuilt in CPython from the page's record (close fee, T2, ...)."""
+    from app.channel import Viewer
+    return Viewer.from_record(record).channel
 
 
 class Apps:
@@ -122,10 +119,10 @@ def open_and_fund(viewer, link, minutes=5):
     return address, amount
 
 
-def wait_watching(viewer, timeout=40_000):
+def wait_watching(viewer, timeout=40_000, past=1):
     viewer.wait_for_function(
-        "() => { const v = document.querySelector('[data-testid=remote-video]');"
-        " return v && v.videoWidth > 0 && v.currentTime > 1; }", timeout=timeout)
+        "(past) => { const v = document.querySelector('[data-testid=remote-video]');"
+        " return v && v.videoWidth > 0 && v.currentTime > past; }", arg=past, timeout=timeout)
 
 
 def state(page):

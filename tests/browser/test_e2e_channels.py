@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.browser.e2e_support import (Apps, close_fee_of, confirmed_tx, go_live, open_and_fund, outputs_by_address,
+from tests.browser.e2e_support import (FAST_TERMS, Apps, api, channel_of, confirmed_tx, go_live, open_and_fund, outputs_by_address,
                                        regtest_address, share_link, state, viewer_record, wait_until,
                                        wait_watching)
 
@@ -57,6 +57,113 @@ def test_happy_path_watch_pay_stop_and_settle(apps, live_server):
     assert abs(paid - max(294, rate * (watched + prepay) / 60)) <= rate * interval / 60 + 1
     assert int(broadcaster.text_content("[data-testid=bc-earned]")) == paid
     value = record["channel"]["funding"]["value"]
-    agreed_fee = close_fee_of(record)
+    agreed_fee = channel_of(record).close_fee
     assert outputs[record["change_address"]] == value - paid - agreed_fee
     assert tx["fee"] == agreed_fee
+
+
+def test_viewer_tab_closes_broadcaster_settles_last_payment(apps, live_server):
+    payout = regtest_address()
+    broadcaster = apps.open("#/broadcast")
+    go_live(broadcaster, "Vanishing viewer", payout, rate=1200)
+    viewer = apps.open()
+    open_and_fund(viewer, share_link(broadcaster))
+    wait_watching(viewer, past=5)
+    viewer.context.close()
+    gone = time.monotonic()
+    broadcaster.wait_for_selector("[data-testid=closing-txid]", timeout=30_000)
+    elapsed = time.monotonic() - gone
+    # unpaid after paid_until (at most prepay + one interval ahead) plus grace, plus the chain's answer
+    assert elapsed <= 4 + 2 + 4 + 5, elapsed
+    txid = broadcaster.text_content("[data-testid=closing-txid]")
+    earned = int(broadcaster.text_content("[data-testid=bc-earned]"))
+    assert earned > 0
+    tx = confirmed_tx(live_server, txid)
+    assert outputs_by_address(tx)[payout] == earned
+    assert broadcaster.text_content("[data-testid=viewer-row] td:last-child") == "closed"
+
+
+def test_viewer_reload_resumes_the_same_channel(apps, live_server):
+    payout = regtest_address()
+    broadcaster = apps.open("#/broadcast")
+    go_live(broadcaster, "Reload show", payout, rate=1200, terms={**FAST_TERMS, "bc-grace": 30})
+    viewer = apps.open()
+    funding_address, _ = open_and_fund(viewer, share_link(broadcaster))
+    wait_watching(viewer, past=4)
+    before = viewer_record(viewer)
+    assert before["state"] == "open"
+
+    viewer.reload()
+    viewer.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    wait_watching(viewer, past=3)
+    wait_until(lambda: viewer_record(viewer)["amount"] > before["amount"], timeout=20, what="payments resume")
+    after = viewer_record(viewer)
+    assert after["channel"]["funding"] == before["channel"]["funding"]
+    assert after["channel_secret"] == before["channel_secret"]
+    assert viewer.is_hidden("[data-testid=funding-address]")
+    assert len(api(live_server, f"/address/{funding_address}/txs")) == 2  # faucet in, T1 out: funded once
+    assert broadcaster.locator("[data-testid=viewer-row]").count() == 1
+
+    viewer.click("[data-testid=stop]")
+    viewer.wait_for_selector("[data-testid=closing-txid]", timeout=30_000)
+    record = viewer_record(viewer)
+    tx = confirmed_tx(live_server, record["closing_txid"])
+    assert outputs_by_address(tx)[payout] == record["amount"]
+
+
+def test_two_viewers_two_channels_end_and_cash_out(apps, live_server):
+    payout = regtest_address()
+    broadcaster = apps.open("#/broadcast")
+    go_live(broadcaster, "Two viewers", payout, rate=1200)
+    link = share_link(broadcaster)
+    viewers = [apps.open(), apps.open()]
+    for viewer in viewers:
+        open_and_fund(viewer, link)
+    for viewer in viewers:
+        wait_watching(viewer, past=4)
+    records = [viewer_record(v) for v in viewers]
+    assert records[0]["channel"]["funding"]["txid"] != records[1]["channel"]["funding"]["txid"]
+    assert records[0]["offer"]["channel_pubkey"] != records[1]["offer"]["channel_pubkey"]  # fresh K2 each
+    assert broadcaster.locator("[data-testid=viewer-row]").count() == 2
+
+    broadcaster.click("[data-testid=bc-end]")
+    wait_until(lambda: broadcaster.locator("[data-testid=closing-txid]").count() == 2, timeout=30,
+               what="two closings")
+    txids = sorted(broadcaster.locator("[data-testid=closing-txid]").all_text_contents())
+    for viewer in viewers:
+        viewer.wait_for_selector("[data-testid=closing-txid]", timeout=30_000)
+    assert sorted(v.text_content("[data-testid=closing-txid]") for v in viewers) == txids
+    earned = int(broadcaster.text_content("[data-testid=bc-earned]"))
+    records = [viewer_record(v) for v in viewers]
+    payouts = [outputs_by_address(confirmed_tx(live_server, txid))[payout] for txid in txids]
+    assert sum(payouts) == earned == sum(r["amount"] for r in records)
+    assert all(state(v) == "closed" for v in viewers)
+
+
+def test_impostor_under_the_same_name_is_refused(apps, live_server):
+    real = apps.open("#/broadcast")
+    go_live(real, "Impostor test", regtest_address())
+    link = share_link(real)
+
+    impostor = apps.open("#/broadcast")
+    go_live(impostor, "Impostor test", regtest_address())
+    impostor.wait_for_selector("[data-testid=error]:visible", timeout=30_000)
+    assert "taken" in impostor.text_content("#bc-error")
+
+    real.context.close()
+    def retried():
+        impostor.click("[data-testid=bc-start]")
+        try:
+            impostor.wait_for_selector("[data-testid=share-link]:visible", timeout=5_000)
+            return True
+        except Exception:  # noqa: BLE001  (the name is freed once the server sees the socket close)
+            return False
+    wait_until(retried, timeout=30, interval=1, what="the impostor going live")
+    assert impostor.get_attribute("[data-testid=share-link]", "href") != link
+
+    viewer = apps.open()
+    viewer.goto(link)
+    viewer.wait_for_selector("[data-testid=error]:visible", timeout=30_000)
+    assert "not signed by the broadcaster named in your link" in viewer.text_content("#w-error")
+    assert viewer.is_hidden("[data-testid=funding-address]")
+    assert viewer.is_hidden("[data-testid=offer-rate]")
