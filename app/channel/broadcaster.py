@@ -166,6 +166,21 @@ class Broadcaster(Peer):
                     Closed("funding_rejected")]
         return []
 
+    def funding_gone(self, now: int) -> List[Action]:
+        """The chain says T1 will never be (or is no longer) there: double-spent, replaced or refused.
+
+        The channel output does not exist, so no T3 can ever pay: stop the media, tell
+        the viewer (`end` `stopped`) and end the channel with nothing to broadcast.
+        """
+        if self.state not in ("refund_signed", "open", "closing") or self.funding_tx is None:
+            return []
+        tell = self.state != "closing"
+        after = [StopMedia()] if self.t0 is not None and tell else []
+        if tell:
+            after.append(Send(messages.message("end", reason="stopped")))
+        self.state, self.end_reason, self.streaming = "closed", "funding_gone", False
+        return [Persist(self.record())] + after + [Closed("funding_gone")]
+
     def reload(self) -> List[Action]:
         """After a page load: re-broadcast the closing transaction until the chain has it (§7)."""
         if self.state == "closing":
@@ -230,6 +245,8 @@ class Broadcaster(Peer):
             return stop + [Send(self._pay_ack())]
         if self.state == "closing":
             return self.reload()
+        if self.end_reason == "funding_gone":
+            raise ProtocolError(CHANNEL_CLOSED, "the funding transaction is gone: the channel never held money")
         if self.closing_tx:
             return [Send(messages.message("closed", txid=self._closing_txid()))]
         if self.release_sig:

@@ -97,3 +97,16 @@ def test_full_channel_runs_on_embits_pure_python_secp256k1_as_in_pyodide():
             "r = run_full_channel('close', payments=20)\n"
             "assert r['viewer_state'] == r['broadcaster_state'] == 'closed' and len(r['payments']) == 20\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=__file__.rsplit("/tests/", 1)[0])
+
+
+def test_broadcaster_told_the_funding_is_gone_stops_media_and_ends_without_broadcasting():
+    b = Broadcaster.new(channel_terms(), key_secret("gone", "identity"), key_secret("gone", "k2"))
+    b.start()
+    p = Proposal(b)
+    bring_to(b, p, "open")
+    assert b.receive(json.dumps(p.pay(1000)), START)[-1].kind == "start_media"
+    actions = b.funding_gone(START + 1)
+    assert [a.kind for a in actions] == ["persist", "stop_media", "send", "closed"]
+    assert actions[2].message == {"v": 1, "type": "end", "reason": "stopped"}
+    assert b.state == "closed" and actions[-1].reason == "funding_gone" and b.closing_tx is None
+    assert b.tick(START + 10_000) == [] and b.reload() == [] and b.funding_gone(START + 2) == []
