@@ -1,0 +1,48 @@
+"""End to end: the broadcaster vanishes mid-stream; after the lock time the viewer claims its refund.
+
+This test moves the devnet clock forward (about 1 h 50 min, near the kernel's limit), so it
+lives in the last e2e file: every channel opened after it would already be refundable.
+"""
+
+import pytest
+
+from tests.browser.e2e_support import (Apps, api, channel_of, confirmed_tx, go_live, open_and_fund,
+                                       outputs_by_address, regtest_address, share_link, state,
+                                       viewer_record, wait_watching)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def apps(browser, page, live_server, request_log):
+    opened = Apps(browser, live_server, request_log)
+    yield opened
+    opened.close()
+
+
+def test_broadcaster_vanishes_viewer_claims_refund_after_lock_time(apps, live_server):
+    broadcaster = apps.open("#/broadcast")
+    go_live(broadcaster, "Vanishing broadcaster", regtest_address(), rate=1200)
+    viewer = apps.open()
+    open_and_fund(viewer, share_link(broadcaster))
+    wait_watching(viewer, past=3)
+    broadcaster.context.close()
+
+    viewer.wait_for_selector("[data-testid=refund-claim]:visible", timeout=30_000)
+    assert viewer.is_disabled("[data-testid=refund-claim]")
+    record = viewer_record(viewer)
+    channel = channel_of(record)
+    mined = api(live_server, "/devnet/mine", {"blocks": 12, "advance_s": 6600})
+    assert api(live_server, "/devnet/info")["median_time_past"] >= channel.lock_time, mined
+
+    viewer.wait_for_selector("[data-testid=refund-claim]:enabled", timeout=30_000)
+    viewer.click("[data-testid=refund-claim]")
+    viewer.wait_for_selector("[data-testid=closing-txid]", timeout=60_000)
+    txid = viewer.text_content("[data-testid=closing-txid]")
+    tx = confirmed_tx(live_server, txid)
+    refund = channel.refund_tx()
+    assert tx["vin"][0]["txid"] == record["channel"]["funding"]["txid"]
+    assert outputs_by_address(tx) == {record["change_address"]: refund.vout[0].value}
+    assert refund.vout[0].value < record["channel"]["funding"]["value"]  # deposit minus the refund fee
+    assert state(viewer) == "closed"
+    assert viewer_record(viewer)["end_reason"] == "refund"
