@@ -37,8 +37,14 @@ class Terms:
         """How long before L the broadcaster closes: 7,200 s, or 1/12 of the lock for short test locks."""
         return min(DEFAULT_SETTLE_MARGIN_S, self.refund_lock_s // 12)
 
+    @property
+    def first_payment_sat(self) -> int:
+        """The most a viewer pays before any video: max(min_payment_sat, ceil(rate * prepay_s / 60))."""
+        return max(self.min_payment_sat, -(-self.rate_sat_per_min * self.prepay_s // 60))
+
     def check(self) -> "Terms":
-        """Form (as in an `offer`) and sense: payout of the network, payments never dust."""
+        """Form (as in an `offer`) and sense: payout of the network, payments never dust,
+        and no minimum payment beyond dust or the prepaid time (it is paid before any video)."""
         try:
             schema = SCHEMAS["offer"]
             for f in fields(self):
@@ -48,6 +54,10 @@ class Terms:
             raise ProtocolError(BAD_OFFER, e.message)
         if self.min_payment_sat < dust(payout):
             raise ProtocolError(BAD_OFFER, "min_payment_sat is below the payout script's dust threshold")
+        prepaid = -(-self.rate_sat_per_min * self.prepay_s // 60)
+        if self.min_payment_sat > max(dust(payout), prepaid):
+            raise ProtocolError(BAD_OFFER, f"min_payment_sat is more than dust and more than prepay_s of video "
+                                           f"({max(dust(payout), prepaid)} sat): it would be paid before any video")
         return self
 
 

@@ -103,6 +103,12 @@ def refund_tx(funding: Outpoint, value: int, refund_spk: bytes, lock_time: int, 
     return tx
 
 
+def refund_fee(refund_spk: bytes, fee_rate: int) -> int:
+    """The fee of T2 (it does not depend on the funding outpoint, value or lock time)."""
+    tx = refund_tx(Outpoint("00" * 32, 0), MAX_MONEY, refund_spk, LOCKTIME_THRESHOLD, fee_rate)
+    return MAX_MONEY - tx.vout[0].value
+
+
 def close_fee(payout_spk: bytes, change_spk: bytes, fee_rate: int) -> int:
     """The fee of every T3 of the channel: T3 with both outputs, fully signed."""
     dummy = Outpoint("00" * 32, 0)

@@ -83,6 +83,22 @@ class Viewer(Peer):
         """The exact amount, all fees included, that funds a channel of `capacity`."""
         return txs.funding_amount(capacity, self.offer.terms.fee_rate_sat_vb)
 
+    def close_fee(self, change_address: Optional[str] = None) -> int:
+        """What settling (any T3) costs, taken from the deposit: for `change_address`, by
+        default the accepted one, else a P2WPKH change (show it before funding)."""
+        terms = self.offer.terms
+        return txs.close_fee(terms.payout_script, self._fee_change_script(change_address), terms.fee_rate_sat_vb)
+
+    def refund_fee(self, change_address: Optional[str] = None) -> int:
+        """What the time-locked refund T2 costs, taken from the deposit (same defaults as close_fee)."""
+        return txs.refund_fee(self._fee_change_script(change_address), self.offer.terms.fee_rate_sat_vb)
+
+    def _fee_change_script(self, change_address: Optional[str]) -> bytes:
+        address = change_address or self.change_address
+        if address is None:
+            return p2wpkh(bytes(33))
+        return _local(address_script, address, self.network)
+
     def allowed_amount(self) -> int:
         """The most the viewer may have paid so far (§5): time-justified, capped by the deposit."""
         terms = self.offer.terms
@@ -101,14 +117,19 @@ class Viewer(Peer):
                                           viewer_pubkey=self.key.sec().hex()))]
         return []
 
-    def accept(self, capacity: int, change_address: str, now: int) -> List[Action]:
+    def accept(self, capacity: int, change_address: str, now: int, max_fee_rate: Optional[int] = None) -> List[Action]:
         """The user accepted the offer's rate and a deposit of `capacity` sat (§5).
 
         K1 and the terms are stored before the funding address is shown, so coins
-        sent to it are never without their key.
+        sent to it are never without their key. With `max_fee_rate` (sat/vB, from
+        the glue's own fee estimate), an offer asking a higher fee rate is refused.
         """
         if self.state != "joining" or self.offer is None:
             raise ValueError("accept needs an offer received in state joining")
+        rate = self.offer.terms.fee_rate_sat_vb
+        if max_fee_rate is not None and rate > max_fee_rate:
+            raise ValueError(f"the offer's fee rate of {rate} sat/vB is more than the {max_fee_rate} sat/vB "
+                             "the current fee estimate allows: the fees would eat the deposit")
         if type(capacity) is not int or capacity < self.offer.terms.min_deposit_sat:
             raise ValueError(f"capacity must be an integer of at least {self.offer.terms.min_deposit_sat} sat")
         dummy = txs.Outpoint("00" * 32, 0)

@@ -370,3 +370,28 @@ def test_offer_with_fee_rate_as_float_is_bad_message():
     msg = offer_for(channel_terms())
     msg["fee_rate_sat_vb"] = 2.0
     assert_rejected(joining_viewer(), msg, "bad_message")
+
+
+def test_viewer_refuses_offers_taking_more_than_the_prepay_before_video_or_an_absurd_fee_rate():
+    terms = channel_terms(rate_sat_per_min=1, min_payment_sat=180_000, min_deposit_sat=190_000)
+    assert_rejected(joining_viewer(), offer_for_unchecked(terms), "bad_offer")
+    # rate 6000 sat/min, prepay 15 s: up to 1,500 sat may be paid before any video arrives.
+    assert_rejected(joining_viewer(), offer_for_unchecked(channel_terms(min_payment_sat=1501)), "bad_offer")
+    v = joining_viewer()
+    assert v.receive(json.dumps(offer_for_unchecked(channel_terms(min_payment_sat=1500))), START)[0].kind == "show_offer"
+    assert v.offer.terms.first_payment_sat == 1500
+    # The fee rate against the glue's own estimate, and the fees the UI shows before funding.
+    with pytest.raises(ValueError, match="fee rate"):
+        v.accept(100_000, change_address("regtest"), START, max_fee_rate=1)
+    assert v.state == "joining" and v.close_fee() == v.close_fee(change_address("regtest")) > 0
+    v.accept(100_000, change_address("regtest"), START, max_fee_rate=2)
+    v.funded(fake_coins(v.funding_address, b"", v.funding_amount(100_000)), START)
+    assert v.close_fee() == v.channel.close_fee
+    assert v.refund_fee() == v.channel.value - v.channel.refund_tx().vout[0].value
+
+
+def offer_for_unchecked(terms, identity=b"\x01" * 32):
+    """A validly signed offer with any terms, even ones Terms.check refuses."""
+    from app.channel.offer import Offer
+    channel_key = private_key(key_secret("offer", "k2")).sec().hex()
+    return Offer(terms, channel_key, private_key(identity).sec().hex()).message(identity)
