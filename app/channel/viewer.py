@@ -148,6 +148,10 @@ class Viewer(Peer):
                                 self._change_script(), terms.fee_rate_sat_vb)
         except ValueError:
             raise ValueError("the coins do not cover the funding fee")
+        if _commit_size(t1) > messages.MAX_MESSAGE_BYTES:
+            raise ValueError(f"too many coins at the funding address ({len(coins)}): the signed funding "
+                             "transaction would not fit in one 8 KiB message. Consolidate them or send one "
+                             "payment (sweep these coins home first)")
         outpoint = txs.Outpoint(txs.txid(t1), 0)
         self.channel = _local(Channel, self.offer, self.key.sec().hex(), outpoint, t1.vout[0].value,
                               self.change_address, int(now) + terms.refund_lock_s)
@@ -181,12 +185,17 @@ class Viewer(Peer):
         return []
 
     def sweep(self, utxos: Sequence, address: str, now: int) -> List[Action]:
-        """Send coins stranded at P2WPKH(K1) to `address`, while T1 was never signed.
+        """Send coins stranded at P2WPKH(K1) to `address`, while the broadcaster never acknowledged T1.
 
-        For a viewer who funded but never got a valid refund signature, or left.
+        For a viewer who funded but never got a valid refund signature, or whose
+        `commit` was never acknowledged, or who left. If T1 is signed (state
+        `refund_signed`) the broadcaster may hold it and broadcast it: the sweep then
+        races T1 and the chain keeps one. Both outcomes are safe, because the signed
+        T2 is stored: if T1 wins, the viewer stays `refund_signed` and still gets
+        `commit_ack` or its refund at the lock time.
         """
-        if self.funding_tx is not None:
-            raise ValueError("T1 is signed: the coins are the channel's, settle or refund it instead")
+        if self.funding_tx is not None and self.state != "refund_signed":
+            raise ValueError("the broadcaster acknowledged T1: the coins are the channel's, settle or refund it instead")
         coins = _coins(utxos)
         script = _local(address_script, address, self.network)
         total = sum(c.value for c in coins)
@@ -328,6 +337,12 @@ class Viewer(Peer):
             return self._sign_payment(self.amount + 1, now)
         return []
 
+
+
+def _commit_size(t1) -> int:
+    """Bytes of the `commit` message carrying `t1` once signed (73-byte signatures: an upper bound)."""
+    signed = len(t1.serialize()) + 2 + len(t1.vin) * (1 + sum(1 + n for n in txs.P2WPKH_WITNESS))
+    return len(messages.canonical_json(messages.message("commit", funding_tx="00" * signed)))
 
 
 def _coins(utxos: Sequence) -> List[txs.Utxo]:

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from app.channel import Broadcaster, Viewer, message, transactions as txs
 
 from .conftest import Proposal, bring_to
@@ -134,3 +136,23 @@ def test_viewer_told_closed_keeps_its_refund_until_the_chain_shows_the_funding_s
     expired = v.tick(v.channel.lock_time)
     assert v.state == "expired" and ("broadcast", refund_txid) in [(a.kind, getattr(a, "txid", None)) for a in expired]
     assert v.funding_spent(refund_txid, v.channel.lock_time + 600)[-1].kind == "closed" and v.state == "closed"
+
+
+def test_funding_coins_too_many_for_one_commit_are_refused_unsigned_and_an_unacknowledged_t1_can_be_swept():
+    pair = Pair(channel_terms(), "big", START)
+    v = pair.viewer
+    pair.run("viewer", v.connected(START))
+    pair.run("broadcaster", pair.broadcaster.start())
+    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
+    many = [{"txid": "%064x" % (i + 1), "vout": 0, "value": 4000} for i in range(30)]
+    before = v.record()
+    with pytest.raises(ValueError, match="too many coins"):
+        v.funded(many, START)
+    assert v.record() == before
+    assert v.sweep(many, change_address("regtest"), START)[0].kind == "broadcast"
+    # 26 coins fit: T1 is signed, its commit is under 8 KiB and the broadcaster takes it.
+    fits = many[:26]
+    pair.run("viewer", v.funded(fits, START))
+    assert v.state == "refund_signed" and pair.broadcaster.funding_tx == v.funding_tx
+    # commit_ack never came: the viewer may still sweep (racing T1 is safe: T2 is stored).
+    assert v.sweep(fits, change_address("regtest"), START)[0].kind == "broadcast"
