@@ -50,6 +50,8 @@ def check_refund(channel: Channel, tx, now: int) -> None:
     require(tx.locktime >= txs.LOCKTIME_THRESHOLD, "refund_tx nLockTime must be a time")
     require(abs(tx.locktime - (now + terms.refund_lock_s)) <= LOCK_TIME_TOLERANCE_S,
             "refund_tx nLockTime must be within 600 s of now + refund_lock_s")
+    require(channel.settle_at > now + terms.pay_interval_s,
+            "refund_tx nLockTime leaves no time to stream before settling (L - settle_margin_s)")
 
 
 def check_funding(channel: Channel, tx) -> None:
@@ -210,6 +212,8 @@ class Broadcaster(Peer):
 
     def _on_pay(self, msg, now):
         amount, sig, ch = msg["amount"], msg["sig"], self.channel
+        if now >= ch.settle_at:  # too late to serve more: settle on what was paid (tick would too)
+            return self._close("expiring")
         if not self.offer.terms.min_payment_sat <= amount <= ch.max_amount:
             raise ProtocolError(BAD_PAYMENT, f"amount must be in [{self.offer.terms.min_payment_sat}, {ch.max_amount}]")
         if amount == self.amount:

@@ -395,3 +395,15 @@ def offer_for_unchecked(terms, identity=b"\x01" * 32):
     from app.channel.offer import Offer
     channel_key = private_key(key_secret("offer", "k2")).sec().hex()
     return Offer(terms, channel_key, private_key(identity).sec().hex()).message(identity)
+
+
+def test_lock_time_leaving_no_time_before_settling_is_bad_refund_and_late_payments_close_instead():
+    b = Broadcaster.new(channel_terms(refund_lock_s=600), key_secret("short", "identity"), key_secret("short", "k2"))
+    b.start()
+    p = Proposal(b, now=START - 600)  # a viewer clock 600 s behind: L = START, settle_at = START - 50
+    assert_rejected(b, p.open(), "bad_refund")
+    p = Proposal(b)
+    bring_to(b, p, "open")
+    actions = b.receive(json.dumps(p.pay(1500)), p.channel.settle_at)
+    assert "start_media" not in [a.kind for a in actions] and b.amount == 0
+    assert b.state == "closed" and [a.message["type"] for a in actions if a.kind == "send"] == ["end", "release"]
