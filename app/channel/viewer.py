@@ -142,9 +142,18 @@ class Viewer(Peer):
         if self.state != "funding":
             raise ValueError("funded is only meaningful in state funding")
         coins = _coins(utxos)
-        terms = self.offer.terms
+        self.channel = _local(self._propose, self.offer, coins, now)
+        self.utxos = coins
+        return [Persist(self.record()), Send(self._open_message())]
+
+    def _propose(self, offer: Offer, coins: List[txs.Utxo], now: int) -> Channel:
+        """The channel that T1 spending `coins` funds under `offer`; assigns nothing.
+
+        Raises ValueError (the coins) or ProtocolError (the channel).
+        """
+        terms = offer.terms
         try:
-            t1 = txs.funding_tx(coins, self._channel_script(), self.capacity,
+            t1 = txs.funding_tx(coins, self._channel_script(offer), self.capacity,
                                 self._change_script(), terms.fee_rate_sat_vb)
         except ValueError:
             raise ValueError("the coins do not cover the funding fee")
@@ -152,11 +161,8 @@ class Viewer(Peer):
             raise ValueError(f"too many coins at the funding address ({len(coins)}): the signed funding "
                              "transaction would not fit in one 8 KiB message. Consolidate them or send one "
                              "payment (sweep these coins home first)")
-        outpoint = txs.Outpoint(txs.txid(t1), 0)
-        self.channel = _local(Channel, self.offer, self.key.sec().hex(), outpoint, t1.vout[0].value,
-                              self.change_address, int(now) + terms.refund_lock_s)
-        self.utxos = coins
-        return [Persist(self.record()), Send(self._open_message())]
+        return Channel(offer, self.key.sec().hex(), txs.Outpoint(txs.txid(t1), 0), t1.vout[0].value,
+                       self.change_address, int(now) + terms.refund_lock_s)
 
     def received_video(self, seconds: float) -> List[Action]:
         """`seconds` more of video arrived; payments may now grow by that much."""
@@ -224,16 +230,28 @@ class Viewer(Peer):
 
     def _on_offer(self, msg, now):
         offer = check_offer(msg, self.network, self.link["identity_pubkey"])
+        if offer.channel_pubkey == self.key.sec().hex():
+            raise ProtocolError(BAD_OFFER, "channel key must differ from the viewer key")
         if self.state == "joining":
             self.offer, self.offer_message = offer, msg
             return [ShowOffer(msg)]
         if offer.terms != self.offer.terms:
             raise ProtocolError(BAD_OFFER, "the terms differ from those the user accepted")
         # A reconnected broadcaster offers a new K2, which changes T1: propose again.
-        self.offer, self.offer_message = offer, msg
+        # Build the new channel first, assign after: a bad offer changes nothing.
+        channel = None
         if self.utxos:
-            return self.funded(self.utxos, now)
-        return [Persist(self.record())]
+            try:
+                channel = self._propose(offer, self.utxos, now)
+            except ProtocolError as e:
+                raise ProtocolError(BAD_OFFER, e.message)
+            except ValueError as e:
+                raise ProtocolError(BAD_OFFER, str(e))
+        self.offer, self.offer_message = offer, msg
+        if channel is None:
+            return [Persist(self.record())]
+        self.channel = channel
+        return [Persist(self.record()), Send(self._open_message())]
 
     def _on_refund_sig(self, msg, now):
         if self.state == "refund_signed":
@@ -247,6 +265,7 @@ class Viewer(Peer):
         stored_refund = Persist(self.record())
         t1 = txs.funding_tx(self.utxos, self._channel_script(), self.capacity, self._change_script(),
                             self.offer.terms.fee_rate_sat_vb)
+        assert txs.txid(t1) == ch.funding.txid, "T1 differs from the channel's funding outpoint"
         self.funding_tx = txs.tx_hex(txs.sign_funding(t1, self.utxos, self.key))
         return [stored_refund, Persist(self.record()), Send(messages.message("commit", funding_tx=self.funding_tx))]
 
@@ -290,8 +309,8 @@ class Viewer(Peer):
 
     # ---- helpers -------------------------------------------------------------
 
-    def _channel_script(self) -> bytes:
-        return p2wsh(witness_script(self.key.sec(), bytes.fromhex(self.offer.channel_pubkey)))
+    def _channel_script(self, offer: Optional[Offer] = None) -> bytes:
+        return p2wsh(witness_script(self.key.sec(), bytes.fromhex((offer or self.offer).channel_pubkey)))
 
     def _change_script(self) -> bytes:
         return address_script(self.change_address, self.network)

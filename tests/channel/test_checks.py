@@ -10,6 +10,7 @@ from embit.transaction import TransactionInput, TransactionOutput
 from app.channel import Broadcaster, Viewer, build_link, transactions as txs
 from app.channel.actions import Send
 from app.channel.addresses import script_address
+from app.channel.offer import Offer
 from app.channel.script import p2wpkh, witness_script, p2wsh
 from app.channel.signatures import private_key
 
@@ -392,7 +393,6 @@ def test_viewer_refuses_offers_taking_more_than_the_prepay_before_video_or_an_ab
 
 def offer_for_unchecked(terms, identity=b"\x01" * 32):
     """A validly signed offer with any terms, even ones Terms.check refuses."""
-    from app.channel.offer import Offer
     channel_key = private_key(key_secret("offer", "k2")).sec().hex()
     return Offer(terms, channel_key, private_key(identity).sec().hex()).message(identity)
 
@@ -407,3 +407,13 @@ def test_lock_time_leaving_no_time_before_settling_is_bad_refund_and_late_paymen
     actions = b.receive(json.dumps(p.pay(1500)), p.channel.settle_at)
     assert "start_media" not in [a.kind for a in actions] and b.amount == 0
     assert b.state == "closed" and [a.message["type"] for a in actions if a.kind == "send"] == ["end", "release"]
+
+
+def test_offer_naming_the_viewers_key_as_channel_key_is_bad_offer_and_changes_nothing():
+    pair = funding_pair()
+    v = pair.viewer
+    assert v.state == "funding" and v.utxos and v.channel  # K1 went out in `open`
+    # The genuine broadcaster (or whoever holds its identity key) re-offers with K2 = K1.
+    evil = Offer(v.offer.terms, v.key.sec().hex(), v.offer.identity_pubkey).message(key_secret("viewer-checks", "identity"))
+    assert_rejected(v, evil, "bad_offer")
+    assert v.channel.offer == v.offer
