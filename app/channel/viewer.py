@@ -219,12 +219,14 @@ class Viewer(Peer):
         return [Persist(self.record()), Closed(self.end_reason or "settled", txid)]
 
     def reload(self) -> List[Action]:
-        """After a page load: re-broadcast what only the viewer can (T3(0) released, or T2)."""
+        """After a page load: re-broadcast what only the viewer can (T3(0) released, or T2),
+        signing T1 first if the page died before it was stored."""
+        signed = self._sign_funding()
         if self.state == "closing" and self.release_tx:
-            return [self._broadcast(self.funding_tx), self._broadcast(self.release_tx)]
+            return signed + [self._broadcast(self.funding_tx), self._broadcast(self.release_tx)]
         if self.state == "expired":
-            return [self._broadcast(self.funding_tx), self._broadcast(self.refund_tx, self.channel.lock_time)]
-        return []
+            return signed + [self._broadcast(self.funding_tx), self._broadcast(self.refund_tx, self.channel.lock_time)]
+        return signed
 
     # ---- message handlers --------------------------------------------------
 
@@ -255,7 +257,7 @@ class Viewer(Peer):
 
     def _on_refund_sig(self, msg, now):
         if self.state == "refund_signed":
-            return [Send(messages.message("commit", funding_tx=self.funding_tx))]
+            return self._sign_funding() + [Send(messages.message("commit", funding_tx=self.funding_tx))]
         if self.channel is None:
             raise ProtocolError(BAD_MESSAGE, "refund_sig before open")
         ch, t2 = self.channel, self.channel.refund_tx()
@@ -263,11 +265,7 @@ class Viewer(Peer):
         self.refund_tx = txs.tx_hex(ch.complete(t2, ch.sign(self.key, t2), msg["sig"]))
         self.state = "refund_signed"
         stored_refund = Persist(self.record())
-        t1 = txs.funding_tx(self.utxos, self._channel_script(), self.capacity, self._change_script(),
-                            self.offer.terms.fee_rate_sat_vb)
-        assert txs.txid(t1) == ch.funding.txid, "T1 differs from the channel's funding outpoint"
-        self.funding_tx = txs.tx_hex(txs.sign_funding(t1, self.utxos, self.key))
-        return [stored_refund, Persist(self.record()), Send(messages.message("commit", funding_tx=self.funding_tx))]
+        return [stored_refund] + self._sign_funding() + [Send(messages.message("commit", funding_tx=self.funding_tx))]
 
     def _on_commit_ack(self, msg, now):
         if msg["txid"] != self.channel.funding.txid:
@@ -308,6 +306,20 @@ class Viewer(Peer):
         return [Persist(self.record())] + self.reload()
 
     # ---- helpers -------------------------------------------------------------
+
+    def _sign_funding(self) -> List[Action]:
+        """Sign T1 once the signed T2 is stored (§7), then store T1.
+
+        T1 depends only on the record, so a page that died between those two writes
+        signs the same T1 again here (on `refund_sig`, `reload`, `tick`).
+        """
+        if self.funding_tx is not None or self.refund_tx is None:
+            return []
+        t1 = txs.funding_tx(self.utxos, self._channel_script(), self.capacity, self._change_script(),
+                            self.offer.terms.fee_rate_sat_vb)
+        assert txs.txid(t1) == self.channel.funding.txid, "T1 differs from the channel's funding outpoint"
+        self.funding_tx = txs.tx_hex(txs.sign_funding(t1, self.utxos, self.key))
+        return [Persist(self.record())]
 
     def _channel_script(self, offer: Optional[Offer] = None) -> bytes:
         return p2wsh(witness_script(self.key.sec(), bytes.fromhex((offer or self.offer).channel_pubkey)))

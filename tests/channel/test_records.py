@@ -156,3 +156,28 @@ def test_funding_coins_too_many_for_one_commit_are_refused_unsigned_and_an_unack
     assert v.state == "refund_signed" and pair.broadcaster.funding_tx == v.funding_tx
     # commit_ack never came: the viewer may still sweep (racing T1 is safe: T2 is stored).
     assert v.sweep(fits, change_address("regtest"), START)[0].kind == "broadcast"
+
+
+def test_viewer_reloaded_between_storing_the_refund_and_signing_funding_signs_the_same_funding_again():
+    pair = Pair(channel_terms(), "crash", START)
+    v = pair.viewer
+    pair.run("viewer", v.connected(START))
+    pair.run("broadcaster", pair.broadcaster.start())
+    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
+    pair.broadcaster_alive = False
+    pair.run("viewer", v.funded(fake_coins(v.funding_address, b"", v.funding_amount(100_000)), START))
+    refund_sig = pair.broadcaster.receive(json.dumps(v._open_message()), START)[-1].message
+    actions = v.receive(json.dumps(refund_sig), START)
+    signed_t1, first = v.funding_tx, json.loads(json.dumps(actions[0].record))  # the page dies after this write
+    assert first["state"] == "refund_signed" and first["funding_tx"] is None
+    for event in ("reload", "refund_sig", "tick"):
+        again = Viewer.from_record(first)
+        if event == "reload":
+            actions = again.reload()
+        elif event == "refund_sig":
+            actions = again.receive(json.dumps(refund_sig), START + 5)
+            assert actions[-1].message == {"v": 1, "type": "commit", "funding_tx": signed_t1}
+        else:
+            actions = again.tick(again.channel.lock_time)
+            assert [a.tx for a in actions if a.kind == "broadcast"] == [signed_t1, again.refund_tx]
+        assert again.funding_tx == signed_t1 and actions[0].kind == "persist"
