@@ -217,6 +217,12 @@ class Broadcaster(Peer):
         if not self.offer.terms.min_payment_sat <= amount <= ch.max_amount:
             raise ProtocolError(BAD_PAYMENT, f"amount must be in [{self.offer.terms.min_payment_sat}, {ch.max_amount}]")
         if amount == self.amount:
+            # A duplicate changes nothing. After a `resume` the viewer's own copy of its last
+            # `pay` is also its proof of identity: that signature only ever travelled over its
+            # encrypted data connection, so a stranger who knows T1 cannot produce it.
+            if not self.streaming and sig == self.pay_sig:
+                self.streaming = True
+                return [Send(self._pay_ack()), StartMedia()]
             return [Send(self._pay_ack())]
         if amount < self.amount:
             raise ProtocolError(BAD_PAYMENT, f"amount {amount} is below the accepted {self.amount}")
@@ -224,8 +230,9 @@ class Broadcaster(Peer):
         self.amount, self.pay_sig = amount, sig
         if self.t0 is None:
             self.t0 = now
-        # Media starts on the first payment, and after a `resume` only on a new, higher one:
-        # only the holder of K1 can sign it, while anyone who saw T1 can send `resume`.
+        # Media starts on the first payment, and after a `resume` only on proof that the peer
+        # is the viewer (this new signature, or the last one re-sent): anyone who saw T1 can
+        # send `resume`.
         start = not self.streaming
         self.streaming = True
         return [Persist(self.record()), Send(self._pay_ack())] + ([StartMedia()] if start else [])
@@ -243,7 +250,7 @@ class Broadcaster(Peer):
             if self.t0 is None:
                 return [Send(messages.message("commit_ack", txid=ch.funding.txid))]
             # funding_txid and K1 are public once T1 is out: `resume` proves nothing, so it
-            # re-sends state but starts nothing; media waits for a new, higher `pay`.
+            # re-sends state but starts nothing; media waits for the viewer's signed `pay`.
             stop = [StopMedia()] if self.streaming else []
             self.streaming = False
             return stop + [Send(self._pay_ack())]

@@ -354,20 +354,18 @@ class Viewer(Peer):
         return messages.message("pay", amount=self.amount, sig=self.pay_sig)
 
     def _resend_payment(self, now: int) -> List[Action]:
-        """After `resume`, send again the last payment the broadcaster did not acknowledge.
+        """After `resume`, send the last payment again (§6 Resume).
 
-        The broadcaster restarts media after a `resume` only on a new, higher payment
-        (proof of K1). If it has the last one already, pay 1 sat more (§6 Resume).
+        A duplicate changes nothing for the broadcaster, and it is the viewer's proof of
+        identity: only the two parties have seen that signature. Media restarts on it,
+        without paying beyond the §5 bound.
         """
         if not self._resend:
             return []
         self._resend = False
-        if self.amount > self.acked:
+        if self.state == "open" and self.amount > 0:
             return [Send(self._pay_message())]
-        if self.state == "open" and 0 < self.amount < self.channel.max_amount:
-            return self._sign_payment(self.amount + 1, now)
         return []
-
 
 
 def _commit_size(t1) -> int:

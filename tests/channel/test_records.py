@@ -41,6 +41,7 @@ def test_reloaded_viewer_resumes_and_keeps_paying_after_the_broadcaster_reloads_
     pair.media = False
     pair.run("viewer", pair.viewer.connected(pair.now))
     assert pair.media and pair.viewer.paid_until == pair.broadcaster.paid_until
+    assert pair.broadcaster.amount == pair.viewer.amount == paid  # media back without paying more
     for _ in range(15):
         pair.step()
     assert pair.broadcaster.amount > paid
@@ -106,7 +107,7 @@ def test_viewer_can_sweep_coins_stranded_at_its_funding_address_before_signing_f
     assert sweep.kind == "broadcast"
 
 
-def test_resume_restarts_media_only_after_a_new_higher_payment_and_never_releases_a_paid_channel():
+def test_resume_restarts_media_only_on_the_viewers_signed_payment_and_never_releases_a_paid_channel():
     b = Broadcaster.new(channel_terms(), key_secret("resume", "identity"), key_secret("resume", "k2"))
     b.start()
     p = Proposal(b)
@@ -118,8 +119,15 @@ def test_resume_restarts_media_only_after_a_new_higher_payment_and_never_release
         actions = obj.receive(resume, START + 1)
         assert "start_media" not in kinds(actions)
         assert [a.message for a in actions if a.kind == "send"] == [obj._pay_ack()] and obj.amount == 1000
-        assert "start_media" not in kinds(obj.receive(json.dumps(p.pay(1000)), START + 2))  # a replay proves nothing
-    assert "start_media" in kinds(b.receive(json.dumps(p.pay(1001)), START + 3))
+        # A stranger who resumed cannot sign for K1: a forged duplicate gets a re-ack, no media.
+        forged = dict(p.pay(1000), sig=Proposal(Broadcaster.new(
+            channel_terms(), key_secret("stranger", "identity"), key_secret("stranger", "k2"))).pay(1000)["sig"])
+        assert "start_media" not in kinds(obj.receive(json.dumps(forged), START + 2))
+        assert obj.amount == 1000
+    # The viewer's own last `pay`, re-sent as stored, is its proof: media again, nothing paid twice.
+    assert kinds(b.receive(json.dumps(p.pay(1000)), START + 3)) == ["send", "start_media"]
+    assert b.amount == 1000
+    assert "start_media" not in kinds(b.receive(json.dumps(p.pay(1001)), START + 3))
     # `close` over a resumed connection settles on the best T3; a paid channel is never released.
     actions = obj.receive(json.dumps(message("close")), START + 3)
     assert obj.state == "closing" and obj.release_sig is None and actions[-1].kind == "broadcast"
