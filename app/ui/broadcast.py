@@ -9,6 +9,7 @@ import dataclasses
 import os
 
 import js
+from embit.transaction import Transaction
 from pyscript import window
 
 from app.amounts import btc, duration, rate_summary, sats
@@ -125,6 +126,22 @@ class Channel:
                                                  on_wait=lambda why: self.page.log(f"closing {action.txid[:8]}…: {why}"))
         if txid:
             self.run(self.b.tx_accepted(txid, chain.now()))
+
+    async def check_funding(self):
+        """With 0 confirmations T1 can still vanish (double-spent or replaced): end the channel then."""
+        b = self.b
+        if not (b.channel and b.funding_tx):
+            return
+        try:
+            if await chain.tx_known(self.page.api, b.channel.funding.txid):
+                return
+            for inp in Transaction.from_string(b.funding_tx).vin:
+                spender = await chain.outspend(self.page.api, inp.txid.hex(), inp.vout)
+                if spender and spender != b.channel.funding.txid and b.state in ("open", "closing"):
+                    self.run(b.funding_gone(chain.now()))
+                    return
+        except ChainApiError:
+            return
 
     def start_media(self):
         self.stop_media()
@@ -333,11 +350,15 @@ class BroadcastPage:
             self.ticker = asyncio.ensure_future(self.tick_loop())
 
     async def tick_loop(self):
+        count = 0
         while True:
             now = chain.now()
             for ch in list(self.channels.values()):
                 ch.run(ch.b.tick(now))
+                if count % 60 == 59 and ch.b.state in ("open", "closing"):
+                    asyncio.ensure_future(ch.check_funding())
             self.refresh()
+            count += 1
             await asyncio.sleep(1)
 
     def connection(self, conn):
@@ -489,6 +510,12 @@ class BroadcastPage:
             self.link.destroy()
             self.link = None
         storage.delete(SESSION_KEY)
+        dot = by_id("bc-live-dot")
+        dot.textContent = "ended"
+        dot.classList.add("ended")
+        show("bc-preview", False)
+        show("bc-end", False)
+        show("bc-chat-form", False)
         for ch in self.channels.values():
             storage.delete(ch.key)
         self.log(f"Broadcast ended. Earned {sats(self.earned())}, paid out by the closing transactions below.")

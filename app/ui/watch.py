@@ -52,6 +52,7 @@ class WatchPage:
         self.claiming = False
         self.retry_at = None
         self.done = False
+        self.max_fee_rate = None
 
     # ---- start ---------------------------------------------------------------
 
@@ -177,7 +178,10 @@ class WatchPage:
                 if self.conn:
                     self.conn.close()
             elif kind == "closed":
-                self.show_result()
+                if self.v.state == "closed":
+                    self.show_result()
+                else:
+                    self.claimed_close(action.txid)
         self.refresh()
 
     def refused(self, message):
@@ -201,13 +205,32 @@ class WatchPage:
         self.queue = asyncio.ensure_future(job())
 
     async def publish(self, action):
-        v = self.v
         txid = await chain.broadcast_until_known(
             self.api, action.tx, action.txid, action.not_before,
             on_wait=lambda why: self.status(f"Publishing {action.txid[:10]}…: {why}"))
-        if txid and v.channel and txid != v.channel.funding.txid:
-            self.status("Transaction published.")
-            self.run(v.funding_spent(txid, chain.now()))
+        if txid and self.v.channel and txid != self.v.channel.funding.txid:
+            self.status("Transaction published: waiting for the chain to show the channel spent…")
+            await self.check_spent()
+
+    def claimed_close(self, txid):
+        """The broadcaster says it settled; the chain decides (the viewer keeps its refund until then)."""
+        show("w-player", False)
+        self.stop_video()
+        self.status(f"The broadcaster reports the closing transaction {txid[:16]}…; "
+                    "waiting for the chain to show it…")
+
+    async def check_spent(self):
+        """While closing or expired: has the channel output been spent (T3, T3(0) or T2)?"""
+        v = self.v
+        if not v.channel or v.state not in ("closing", "expired"):
+            return
+        try:
+            spender = await chain.outspend(self.api, v.channel.funding.txid, v.channel.funding.vout)
+        except ChainApiError as failure:
+            self.status(f"The chain API is not answering ({failure}); still trying…")
+            return
+        if spender and v.state != "closed":
+            self.run(v.funding_spent(spender, chain.now()))
 
     # ---- offer and funding ---------------------------------------------------
 
@@ -223,9 +246,28 @@ class WatchPage:
         show("w-refund-devnet", devnet)
         if devnet:
             set_text("w-refund-own", self.own_address())
+        terms = self.v.offer.terms
+        set_text("w-fees", f"First payment {sats(terms.first_payment_sat)} (covers {duration(terms.prepay_s)} "
+                 f"ahead), then every {duration(terms.pay_interval_s)} for what you watched. Out of the deposit: "
+                 f"closing fee {sats(self.v.close_fee(self.change_guess()))}, or refund fee "
+                 f"{sats(self.v.refund_fee(self.change_guess()))} if the broadcaster disappears. "
+                 f"Network fee rate {terms.fee_rate_sat_vb} sat/vB.")
         self.deposit_from_minutes()
         self.status("Choose how long you want to watch. Nothing is paid until you fund the channel.")
         show("w-offer")
+        asyncio.ensure_future(self.load_fee_limit())
+
+    def change_guess(self):
+        if self.config.devnet:
+            return self.own_address()
+        return None
+
+    async def load_fee_limit(self):
+        """Refuse an offer asking a fee rate far above the chain's own estimate."""
+        try:
+            self.max_fee_rate = max(2, 3 * await self.api.fee_rate())
+        except ChainApiError:
+            self.max_fee_rate = None
 
     def own_address(self):
         """Devnet: a fresh address of this browser's own, its key kept beside the channel."""
@@ -279,7 +321,7 @@ class WatchPage:
             change = self.own_address() if self.config.devnet else by_id("w-refund").value.strip()
             if not change:
                 raise ValueError("Enter your refund address: change and refunds go there.")
-            actions = self.v.accept(capacity, change, chain.now())
+            actions = self.v.accept(capacity, change, chain.now(), max_fee_rate=self.max_fee_rate)
         except ValueError as e:
             self.fail(str(e))
             return
@@ -357,6 +399,12 @@ class WatchPage:
             promise.catch(create_proxy(blocked))
         call.on("stream", create_proxy(stream))
 
+    def stop_video(self):
+        video = by_id("remote-video")
+        video.pause()
+        video.srcObject = None
+        self.last_video_time = None
+
     def unmute(self):
         by_id("remote-video").muted = False
         show("w-unmute-box", False)
@@ -395,6 +443,8 @@ class WatchPage:
                 await self.connect()
             elif self.conn is None or self.conn.closed:
                 await self.connect()
+        if v.state in ("closing", "expired") and now % 2 == 0:
+            await self.check_spent()
         if v.channel and v.state in LIVE and now - self.mtp_checked >= 5:
             self.mtp_checked = now
             try:
@@ -442,7 +492,7 @@ class WatchPage:
         show("w-state-line")
         if v.state in ("funding",) and v.utxos:
             show("w-funding", False)
-        if v.state in ("open", "closing") and v.channel:
+        if v.state in ("open", "closing") and v.channel and not self.done:
             show("w-funding", False)
             show("w-player")
             terms = v.offer.terms
@@ -472,8 +522,7 @@ class WatchPage:
         self.done = True
         for element in ("w-player", "w-offer", "w-funding", "w-refund-box"):
             show(element, False)
-        video = by_id("remote-video")
-        video.srcObject = None
+        self.stop_video()
         if self.conn:
             self.conn.close()
         if self.link:

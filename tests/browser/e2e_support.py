@@ -94,7 +94,7 @@ def go_live(page, name, payout, rate=600, terms=FAST_TERMS, source="camera"):
     page.fill("[data-testid=bc-payout]", payout)
     page.fill("[data-testid=bc-rate]", str(rate))
     page.select_option("[data-testid=bc-source]", source)
-    page.click("#bc-advanced summary")
+    page.evaluate("document.getElementById('bc-advanced').open = true")
     for field, value in terms.items():
         page.fill(f"#{field}", str(value))
     page.click("[data-testid=bc-start]")
@@ -108,7 +108,7 @@ def share_link(page):
 def open_and_fund(viewer, link, minutes=5):
     """Viewer: follow the link, accept the offer for `minutes`, fund from the faucet."""
     viewer.goto(link)
-    viewer.wait_for_selector("[data-testid=offer-rate]:visible", timeout=30_000)
+    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
     viewer.fill("[data-testid=watch-minutes]", str(minutes))
     viewer.dispatch_event("[data-testid=watch-minutes]", "input")
     viewer.click("#w-accept")

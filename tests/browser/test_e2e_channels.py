@@ -166,4 +166,4 @@ def test_impostor_under_the_same_name_is_refused(apps, live_server):
     viewer.wait_for_selector("[data-testid=error]:visible", timeout=30_000)
     assert "not signed by the broadcaster named in your link" in viewer.text_content("#w-error")
     assert viewer.is_hidden("[data-testid=funding-address]")
-    assert viewer.is_hidden("[data-testid=offer-rate]")
+    assert viewer.is_hidden("#w-offer")
