@@ -230,9 +230,9 @@ class BroadcastPage:
             self.channels[ch.slot] = ch
             ch.run(b.reload())
         if self.channels:
-            show("bc-live")
-            show("bc-form", False)
+            show("bc-live")  # earnings and closings at once; the form stays to go live again
             self.start_ticker()
+            self.refresh()
 
     def preview_terms(self):
         try:
@@ -341,6 +341,7 @@ class BroadcastPage:
         media.preview("bc-preview", self.stream)
         show("bc-form", False)
         show("bc-resume-note", False)
+        show("bc-stage")
         show("bc-live")
         self.start_ticker()
         self.refresh()

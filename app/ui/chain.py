@@ -85,3 +85,16 @@ async def outspend(api, txid, vout):
 async def tx_known(api, txid):
     """True when the chain API knows `txid` (mempool or chain)."""
     return await api.tx_status(txid) is not None
+
+
+async def tx_outputs(api, txid):
+    """[(scriptpubkey_hex, value)] of a transaction the chain API knows, or None."""
+    import json
+    status, text = await api._request("GET", f"/tx/{txid}")
+    if status != 200:
+        return None
+    try:
+        data = json.loads(text)
+        return [(str(out["scriptpubkey"]), int(out["value"])) for out in data["vout"]]
+    except (ValueError, KeyError, TypeError):
+        raise ChainApiError("chain API: malformed transaction")

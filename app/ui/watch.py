@@ -8,13 +8,12 @@ import asyncio
 import os
 
 import js
-from embit.transaction import Transaction
 from pyodide.ffi import create_proxy
 from pyscript import window
 from pyscript.ffi import is_none
 
 from app.amounts import btc, duration, rate_summary, sats
-from app.channel import Viewer, dust, new_secret, parse_link
+from app.channel import Viewer, new_secret, parse_link
 from app.channel.addresses import script_address
 from app.channel.script import p2wpkh
 from app.channel.signatures import private_key
@@ -222,7 +221,7 @@ class WatchPage:
     async def check_spent(self):
         """While closing or expired: has the channel output been spent (T3, T3(0) or T2)?"""
         v = self.v
-        if not v.channel or v.state not in ("closing", "expired"):
+        if not v.channel or not v.funding_tx or v.state not in ("refund_signed", "open", "closing", "expired"):
             return
         try:
             spender = await chain.outspend(self.api, v.channel.funding.txid, v.channel.funding.vout)
@@ -445,6 +444,8 @@ class WatchPage:
                 await self.connect()
         if v.state in ("closing", "expired") and now % 2 == 0:
             await self.check_spent()
+        elif v.state in ("refund_signed", "open") and now % 10 == 0:
+            await self.check_spent()  # the broadcaster may settle without reaching us
         if v.channel and v.state in LIVE and now - self.mtp_checked >= 5:
             self.mtp_checked = now
             try:
@@ -508,14 +509,20 @@ class WatchPage:
             if v.state == "open" and self.conn and not self.conn.closed:
                 self.status(f"Watching “{v.offer.terms.name}”: paying {rate_summary(terms.rate_sat_per_min)}.")
 
-    def returned(self):
+    async def show_outcome(self, reason):
+        """What the closing transaction actually paid and returned, as the chain has it."""
         v = self.v
-        if not v.channel:
-            return 0
-        if v.end_reason == "refund" and v.refund_tx:
-            return Transaction.from_string(v.refund_tx).vout[0].value
-        rest = v.channel.value - v.amount - v.channel.close_fee
-        return rest if rest >= dust(v.channel.change_script) else 0
+        try:
+            outputs = await chain.tx_outputs(self.api, v.closing_txid)
+        except ChainApiError:
+            outputs = None
+        if outputs is None:
+            return
+        payout = v.offer.terms.payout_script.hex()
+        change = v.channel.change_script.hex()
+        paid = sum(value for spk, value in outputs if spk == payout)
+        back = sum(value for spk, value in outputs if spk == change)
+        set_text("w-result-text", f"{reason} Paid {sats(paid)}; {sats(back)} returned to {v.change_address}.")
 
     def show_result(self):
         v = self.v
@@ -528,13 +535,10 @@ class WatchPage:
         if self.link:
             self.link.destroy()
             self.link = None
-        paid = v.amount if v.end_reason != "refund" and not v.release_tx else 0
         reason = END_REASONS.get(v.end_reason or "", "You stopped watching.")
-        if v.channel:
-            set_text("w-result-text", f"{reason} Paid {sats(paid)}; {sats(self.returned())} returned to "
-                     f"{v.change_address}.")
-        else:
-            set_text("w-result-text", reason)
+        set_text("w-result-text", reason)
+        if v.channel and v.closing_txid:
+            asyncio.ensure_future(self.show_outcome(reason))
         box = by_id("w-closings")
         box.textContent = ""
         if v.closing_txid:
