@@ -7,6 +7,7 @@ its 8 KiB limit applies; nothing here interprets peer data.
 
 import asyncio
 import json
+import unicodedata
 
 import js
 from pyodide.ffi import create_proxy, to_js
@@ -25,7 +26,8 @@ class PeerLinkError(Exception):
 def peer_id(stream_name):
     """A PeerJS-safe id for a stream name: letters, digits, single dashes, prefixed."""
     out, dash = [], False
-    for ch in stream_name.strip().lower():
+    plain = unicodedata.normalize("NFKD", stream_name).encode("ascii", "ignore").decode()
+    for ch in plain.strip().lower():
         if ch.isascii() and ch.isalnum():
             out.append(ch)
             dash = False

@@ -52,6 +52,7 @@ class WatchPage:
         self.retry_at = None
         self.done = False
         self.max_fee_rate = None
+        self.auto_claim = False
 
     # ---- start ---------------------------------------------------------------
 
@@ -79,6 +80,7 @@ class WatchPage:
         record = storage.get(self.key)
         if record and record["state"] not in ("joining", "closed"):
             self.v = Viewer.from_record(record)
+            self.auto_claim = True  # a later visit claims the refund by itself once it is due
         elif record and record["state"] == "closed" and record.get("closing_txid"):
             self.v = Viewer.from_record(record)
             self.show_result()
@@ -191,7 +193,7 @@ class WatchPage:
             self.done = True
             if self.conn:
                 self.conn.close()
-        elif code in ("bad_refund", "bad_message", "bad_funding"):
+        elif code in ("bad_refund", "bad_funding"):
             self.fail(f"The broadcaster sent something this page refused: {text}")
 
     def enqueue(self, coroutine):
@@ -460,6 +462,9 @@ class WatchPage:
         lost = self.conn is None or self.conn.closed
         ready = self.mtp is not None and self.mtp >= lock
         if not (lost or ready) or self.claiming:
+            return
+        if ready and self.auto_claim:
+            asyncio.ensure_future(self.claim_refund())
             return
         show("w-refund-box")
         button = by_id("w-refund-claim")
