@@ -514,9 +514,9 @@ class BroadcastPage:
         dot = by_id("bc-live-dot")
         dot.textContent = "ended"
         dot.classList.add("ended")
-        show("bc-preview", False)
+        show("bc-stage", False)
         show("bc-end", False)
         show("bc-chat-form", False)
         for ch in self.channels.values():
             storage.delete(ch.key)
-        self.log(f"Broadcast ended. Earned {sats(self.earned())}, paid out by the closing transactions below.")
+        self.log(f"Broadcast ended. Earned {sats(self.earned())}, paid out by the closing transactions under “Closed channels”.")
