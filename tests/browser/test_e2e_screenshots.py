@@ -1,5 +1,9 @@
-"""Screenshots of every screen into docs/screenshots/ (desktop and phone), from a real session."""
+"""Screenshots of every screen into docs/screenshots/ (desktop and phone), from a real session.
 
+Run on demand (it rewrites the PNGs): STREAMIUM_SCREENSHOTS=1 python3 tools/test.py tests/browser/test_e2e_screenshots.py
+"""
+
+import os
 from pathlib import Path
 
 import pytest
@@ -7,7 +11,9 @@ import pytest
 from tests.browser.e2e_support import (Apps, go_live, open_and_fund, regtest_address, share_link,
                                        wait_watching)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.environ.get("STREAMIUM_SCREENSHOTS"),
+                                 reason="screenshots are taken on demand: STREAMIUM_SCREENSHOTS=1")]
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
