@@ -22,6 +22,7 @@ from app.qr import qr_data_uri
 from app.ui import chain, media, storage
 from app.ui.dom import by_id, on, set_text, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
+from app.ui.serial import SerialQueue
 
 SESSION_KEY = "broadcast"
 SHORT = 8
@@ -47,7 +48,7 @@ class Channel:
     def __init__(self, page, b, conn=None, slot=None):
         self.page, self.b, self.conn, self.call = page, b, conn, None
         self.slot = slot or (b.channel_id or f"pending-{os.urandom(6).hex()}")
-        self.queue = None
+        self.queue = SerialQueue()
         self.ended_at = None
         self.label = (conn.peer if conn else (b.channel and b.channel.viewer_pubkey) or "?")[-SHORT:]
         self.closing_txid = None
@@ -78,7 +79,7 @@ class Channel:
                 if self.conn:
                     self.conn.send(action.message)
             elif kind == "broadcast":
-                self.enqueue(self.publish(action))
+                self.queue.run(self.publish(action))
             elif kind == "start_media":
                 self.start_media()
             elif kind == "stop_media":
@@ -97,15 +98,6 @@ class Channel:
                     self.closing_txid = action.txid
                     self.page.add_closing(self, action.txid)
         self.page.refresh()
-
-    def enqueue(self, coroutine):
-        previous = self.queue
-
-        async def job():
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            await coroutine
-        self.queue = asyncio.ensure_future(job())
 
     async def publish(self, action):
         api = self.page.api

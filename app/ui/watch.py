@@ -22,6 +22,7 @@ from app.qr import bitcoin_uri, qr_data_uri
 from app.ui import chain, storage
 from app.ui.dom import by_id, on, set_text, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
+from app.ui.serial import SerialQueue
 
 LIVE = ("refund_signed", "open", "closing")
 END_REASONS = {
@@ -43,7 +44,7 @@ class WatchPage:
         self.v = None
         self.link = None
         self.conn = None
-        self.queue = None
+        self.queue = SerialQueue()
         self.tasks = []
         self.last_video_time = None
         self.mtp = None
@@ -166,7 +167,7 @@ class WatchPage:
                 if self.conn:
                     self.conn.send(message)
             elif kind == "broadcast":
-                self.enqueue(self.publish(action))
+                self.queue.run(self.publish(action))
             elif kind == "show_offer":
                 self.show_offer(action.offer)
             elif kind == "show_funding":
@@ -195,15 +196,6 @@ class WatchPage:
                 self.conn.close()
         elif code in ("bad_refund", "bad_funding"):
             self.fail(f"The broadcaster sent something this page refused: {text}")
-
-    def enqueue(self, coroutine):
-        previous = self.queue
-
-        async def job():
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            await coroutine
-        self.queue = asyncio.ensure_future(job())
 
     async def publish(self, action):
         txid = await chain.broadcast_until_known(
