@@ -128,6 +128,31 @@ class Esplora:
             _int(height, "block height", 0, 10**8)
         return TxStatus(data["confirmed"], height)
 
+    async def outspend(self, txid, vout) -> str | None:
+        """The txid spending output `vout` of `txid`, or None while it is unspent (or unknown)."""
+        data = await self._get_json(f"/tx/{_txid(txid)}/outspend/{_int(vout, 'vout', 0, 100_000)}")
+        if data is None:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("spent"), bool):
+            raise ChainApiError("chain API: malformed outspend")
+        return _txid(data.get("txid"), "spending txid") if data["spent"] else None
+
+    async def tx_outputs(self, txid) -> list[tuple[str, int]] | None:
+        """[(scriptpubkey hex, value)] of a transaction the API knows, or None."""
+        data = await self._get_json(f"/tx/{_txid(txid)}")
+        if data is None:
+            return None
+        outputs = data.get("vout") if isinstance(data, dict) else None
+        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+            raise ChainApiError("chain API: malformed transaction")
+        result = []
+        for out in outputs:
+            script = out.get("scriptpubkey")
+            if not isinstance(script, str) or not re.fullmatch(r"(?:[0-9a-f]{2})*", script):
+                raise ChainApiError("chain API: malformed output script")
+            result.append((script, _int(out.get("value"), "output value")))
+        return result
+
     async def broadcast(self, tx_hex, txid) -> str:
         """Publish; an 'already known' answer counts as success when the API has the txid."""
         status, text = await self._request("POST", "/tx", tx_hex)

@@ -128,7 +128,7 @@ class Channel:
             if await chain.tx_known(self.page.api, b.channel.funding.txid):
                 return
             for inp in Transaction.from_string(b.funding_tx).vin:
-                spender = await chain.outspend(self.page.api, inp.txid.hex(), inp.vout)
+                spender = await self.page.api.outspend(inp.txid.hex(), inp.vout)
                 if spender and spender != b.channel.funding.txid and b.state in ("open", "closing"):
                     self.run(b.funding_gone(chain.now()))
                     return

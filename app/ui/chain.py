@@ -58,43 +58,6 @@ async def post_json(url, payload):
         return response.status, text
 
 
-async def outspend(api, txid, vout):
-    """Esplora GET /tx/:txid/outspend/:vout -> the spending txid, or None while unspent.
-    (Not in app.esplora yet; checked here the same way.)"""
-    import json
-    import re
-    status, text = await api._request("GET", f"/tx/{txid}/outspend/{int(vout)}")
-    if status == 404:
-        return None
-    if status != 200:
-        raise ChainApiError(f"chain API: outspend answered HTTP {status}")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise ChainApiError("chain API: outspend is not JSON")
-    if not isinstance(data, dict) or not isinstance(data.get("spent"), bool):
-        raise ChainApiError("chain API: malformed outspend")
-    if not data["spent"]:
-        return None
-    spender = data.get("txid")
-    if not isinstance(spender, str) or not re.fullmatch(r"[0-9a-f]{64}", spender):
-        raise ChainApiError("chain API: malformed outspend txid")
-    return spender
-
-
 async def tx_known(api, txid):
     """True when the chain API knows `txid` (mempool or chain)."""
     return await api.tx_status(txid) is not None
-
-
-async def tx_outputs(api, txid):
-    """[(scriptpubkey_hex, value)] of a transaction the chain API knows, or None."""
-    import json
-    status, text = await api._request("GET", f"/tx/{txid}")
-    if status != 200:
-        return None
-    try:
-        data = json.loads(text)
-        return [(str(out["scriptpubkey"]), int(out["value"])) for out in data["vout"]]
-    except (ValueError, KeyError, TypeError):
-        raise ChainApiError("chain API: malformed transaction")

@@ -218,7 +218,7 @@ class WatchPage:
         if not v.channel or not v.funding_tx or v.state not in ("refund_signed", "open", "closing", "expired"):
             return
         try:
-            spender = await chain.outspend(self.api, v.channel.funding.txid, v.channel.funding.vout)
+            spender = await self.api.outspend(v.channel.funding.txid, v.channel.funding.vout)
         except ChainApiError as failure:
             self.status(f"The chain API is not answering ({failure}); still trying…")
             return
@@ -510,7 +510,7 @@ class WatchPage:
         """What the closing transaction actually paid and returned, as the chain has it."""
         v = self.v
         try:
-            outputs = await chain.tx_outputs(self.api, v.closing_txid)
+            outputs = await self.api.tx_outputs(v.closing_txid)
         except ChainApiError:
             outputs = None
         if outputs is None:

@@ -78,6 +78,33 @@ async def test_a_refused_transaction_raises_with_the_servers_reason(client):
         await api.broadcast("00", "00" * 32)
 
 
+async def test_outspend_and_outputs_follow_a_spend_on_the_devnet(client):
+    api = Esplora("/api", aiohttp_transport(client))
+    address = p2wpkh(PrivateKey(b"\x09" * 32).get_public_key()).address(NETWORKS["regtest"])
+    txid = (await (await client.post("/api/devnet/faucet",
+                                     json={"address": address, "amount_sat": 30_000})).json())["txid"]
+    outputs = await api.tx_outputs(txid)
+    funded = [vout for vout, (_, value) in enumerate(outputs) if value == 30_000]
+    assert len(funded) == 1 and await api.outspend(txid, funded[0]) is None
+    faucet_input = json.loads(await (await client.get(f"/api/tx/{txid}")).text())["vin"][0]
+    assert await api.outspend(faucet_input["txid"], faucet_input["vout"]) == txid
+    assert await api.tx_outputs("ab" * 32) is None
+
+
+@pytest.mark.parametrize("path, answer, message", [
+    ("/tx/" + "ab" * 32 + "/outspend/0", {"spent": "yes"}, "malformed outspend"),
+    ("/tx/" + "ab" * 32 + "/outspend/0", {"spent": True, "txid": "nope"}, "bad spending txid"),
+    ("/tx/" + "ab" * 32, {"vout": [{"scriptpubkey": "zz", "value": 1}]}, "malformed output script"),
+    ("/tx/" + "ab" * 32, {"vout": [{"scriptpubkey": "00", "value": "5"}]}, "bad output value"),
+    ("/tx/" + "ab" * 32, {"vout": "none"}, "malformed transaction"),
+])
+async def test_a_hostile_outspend_or_transaction_answer_is_refused(path, answer, message):
+    api = Esplora("/api", fake_transport({("GET", path): (200, json.dumps(answer))}))
+    call = api.outspend("ab" * 32, 0) if "outspend" in path else api.tx_outputs("ab" * 32)
+    with pytest.raises(ChainApiError, match=message):
+        await call
+
+
 async def test_an_unknown_transaction_has_no_status(client):
     assert await Esplora("/api", aiohttp_transport(client)).tx_status("ab" * 32) is None
 
