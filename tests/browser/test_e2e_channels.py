@@ -4,18 +4,11 @@ import time
 
 import pytest
 
-from tests.browser.e2e_support import (FAST_TERMS, Apps, api, channel_of, confirmed_tx, go_live, open_and_fund, outputs_by_address,
+from tests.browser.e2e_support import (FAST_TERMS, api, channel_of, confirmed_tx, go_live, open_and_fund, outputs_by_address,
                                        regtest_address, share_link, state, viewer_record, wait_until,
                                        wait_watching)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def apps(browser, page, live_server, request_log):
-    opened = Apps(browser, live_server, request_log)
-    yield opened
-    opened.close()
 
 
 def test_happy_path_watch_pay_stop_and_settle(apps, live_server):

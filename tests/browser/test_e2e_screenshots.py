@@ -10,19 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.e2e_support import (Apps, go_live, open_and_fund, regtest_address, share_link,
+from tests.browser.e2e_support import (go_live, open_and_fund, regtest_address, share_link,
                                        wait_watching)
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / ("docs/screenshots" if os.environ.get("STREAMIUM_SCREENSHOTS") else "test-results/screenshots")
-
-@pytest.fixture
-def apps(browser, page, live_server, request_log):
-    opened = Apps(browser, live_server, request_log)
-    yield opened
-    opened.close()
-
 
 def shot(page, name):
     OUT.mkdir(parents=True, exist_ok=True)

@@ -6,18 +6,11 @@ lives in the last e2e file: every channel opened after it would already be refun
 
 import pytest
 
-from tests.browser.e2e_support import (Apps, api, channel_of, confirmed_tx, go_live, open_and_fund,
+from tests.browser.e2e_support import (api, channel_of, confirmed_tx, go_live, open_and_fund,
                                        outputs_by_address, regtest_address, share_link, state,
                                        viewer_record, wait_watching)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def apps(browser, page, live_server, request_log):
-    opened = Apps(browser, live_server, request_log)
-    yield opened
-    opened.close()
 
 
 def test_broadcaster_vanishes_viewer_claims_refund_after_lock_time(apps, live_server):

@@ -19,6 +19,15 @@ def open_pair(seed="records"):
     return pair
 
 
+def accepted_pair(seed):
+    """Viewer and broadcaster connected, the viewer having accepted a 100,000 sat channel."""
+    pair = Pair(channel_terms(), seed, START)
+    pair.run("viewer", pair.viewer.connected(START))
+    pair.run("broadcaster", pair.broadcaster.start())
+    pair.run("viewer", pair.viewer.accept(100_000, change_address("regtest"), START))
+    return pair
+
+
 def kinds(actions):
     return [a.kind for a in actions]
 
@@ -72,11 +81,8 @@ def test_broadcaster_reloaded_while_closing_broadcasts_its_closing_transaction_a
 
 
 def test_viewer_funding_again_after_reconnecting_proposes_the_channel_with_the_new_channel_key():
-    pair = Pair(channel_terms(), "refund", START)
+    pair = accepted_pair("refund")
     v = pair.viewer
-    pair.run("viewer", v.connected(START))
-    pair.run("broadcaster", pair.broadcaster.start())
-    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
     pair.broadcaster_alive = False
     pair.run("viewer", v.funded(fake_coins(v.funding_address, b"", v.funding_amount(100_000)), START))
     old_txid = v.channel.funding.txid
@@ -97,11 +103,8 @@ def test_viewer_that_leaves_before_funding_closes_with_nothing_on_chain():
 
 
 def test_viewer_can_sweep_coins_stranded_at_its_funding_address_before_signing_funding():
-    pair = Pair(channel_terms(), "sweep", START)
+    pair = accepted_pair("sweep")
     v = pair.viewer
-    pair.run("viewer", v.connected(START))
-    pair.run("broadcaster", pair.broadcaster.start())
-    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
     coins = fake_coins(v.funding_address, b"", 50_000)
     (sweep,) = v.sweep(coins, change_address("regtest"), START)
     assert sweep.kind == "broadcast"
@@ -147,11 +150,8 @@ def test_viewer_told_closed_keeps_its_refund_until_the_chain_shows_the_funding_s
 
 
 def test_funding_coins_too_many_for_one_commit_are_refused_unsigned_and_an_unacknowledged_t1_can_be_swept():
-    pair = Pair(channel_terms(), "big", START)
+    pair = accepted_pair("big")
     v = pair.viewer
-    pair.run("viewer", v.connected(START))
-    pair.run("broadcaster", pair.broadcaster.start())
-    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
     many = [{"txid": "%064x" % (i + 1), "vout": 0, "value": 4000} for i in range(30)]
     before = v.record()
     with pytest.raises(ValueError, match="too many coins"):
@@ -167,11 +167,8 @@ def test_funding_coins_too_many_for_one_commit_are_refused_unsigned_and_an_unack
 
 
 def test_viewer_reloaded_between_storing_the_refund_and_signing_funding_signs_the_same_funding_again():
-    pair = Pair(channel_terms(), "crash", START)
+    pair = accepted_pair("crash")
     v = pair.viewer
-    pair.run("viewer", v.connected(START))
-    pair.run("broadcaster", pair.broadcaster.start())
-    pair.run("viewer", v.accept(100_000, change_address("regtest"), START))
     pair.broadcaster_alive = False
     pair.run("viewer", v.funded(fake_coins(v.funding_address, b"", v.funding_amount(100_000)), START))
     refund_sig = pair.broadcaster.receive(json.dumps(v._open_message()), START)[-1].message
