@@ -5,6 +5,8 @@ the browser uses embit's pure-Python fallback and must judge signatures exactly
 like CPython with libsecp256k1 does.
 """
 
+import functools
+
 from embit import ec
 
 from .errors import ProtocolError
@@ -37,9 +39,17 @@ def public_key(data: bytes, code: str) -> ec.PublicKey:
     if len(data) != 33 or data[0] not in (2, 3):
         raise ProtocolError(code, "public key must be 33-byte compressed")
     try:
-        return ec.PublicKey.parse(data)
+        return _parse_point(bytes(data))
     except Exception:
         raise ProtocolError(code, "public key is not on the curve")
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_point(data: bytes) -> ec.PublicKey:
+    """Parsed once per key: a channel checks every `pay` against the same K1, and
+    decompressing it is a modular square root in pure Python. Callers share the
+    object and must not change it."""
+    return ec.PublicKey.parse(data)
 
 
 def _check_der(der: bytes) -> bool:

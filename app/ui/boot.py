@@ -11,8 +11,11 @@ import traceback
 from pyscript import document, fetch
 
 from app.config import ConfigError, parse_client_config
-from app.ui import router
+from app.ui import router, secp256k1_wasm
 from app.ui.dom import by_id, set_text, show
+
+
+BACKGROUND = set()  # tasks started at boot, kept referenced so they are not collected
 
 
 def loading(message):
@@ -63,5 +66,6 @@ async def start():
         router.start(config)
         show("loading", False)
         document.body.setAttribute("data-app-ready", "true")
+        BACKGROUND.add(asyncio.ensure_future(secp256k1_wasm.install()))
     except Exception as error:  # noqa: BLE001  (shown to the user, not swallowed)
         show_startup_error(error)
