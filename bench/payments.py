@@ -8,7 +8,9 @@ record the glue stores before `pay_ack` leaves. Messages are signed beforehand, 
 the timing, with strictly increasing amounts, one per simulated second.
 
 Three places:
-- Pyodide 314 in the real page (Chromium, headless), through tests/browser/pyodide.py;
+- Pyodide 314 in the real page (Chromium, headless), through tests/browser/pyodide.py:
+  as the app runs it (embit with libsecp256k1's wasm verify, app/ui/secp256k1_wasm.py),
+  and with embit's pure-Python verify put back (the page before the wasm has loaded);
 - CPython with embit's native libsecp256k1 (ctypes);
 - CPython with embit's pure-Python secp256k1 (the code the browser runs), forced by
   hiding embit.util.ctypes_secp256k1, in a subprocess.
@@ -78,18 +80,33 @@ result = s.getvalue() + s2.getvalue()
 """
 
 
+# The page with embit's own pure-Python verify, as before the wasm backend loads.
+PURE_PYTHON = """
+from embit.util import py_secp256k1, secp256k1
+installed, secp256k1.ecdsa_verify = secp256k1.ecdsa_verify, py_secp256k1.ecdsa_verify
+try:
+    result = %s
+finally:
+    secp256k1.ecdsa_verify = installed
+"""
+
+
 def browser_rates(per_run, runs, profile=False, page=None, url=None):
-    """Rates in the page's Pyodide; starts serve.py and Chromium unless given a page."""
+    """Rates in the page's Pyodide (as loaded, then with embit's pure-Python verify);
+    starts serve.py and Chromium unless given a page."""
     from tests.browser.pyodide import run_python
 
     messages = pay_core.pay_messages(pay_core.open_pair(), per_run * runs)
     source = FULL_CHANNEL + "\n" + PAY_CORE + f"\nMESSAGES = {messages!r}\n"
 
     def measure(page):
+        page.wait_for_selector("body[data-secp256k1=libsecp256k1]", timeout=60_000)
         rates = run_python(page, source + f"result = run({per_run}, {runs}, MESSAGES)\n", timeout=600_000)
+        python_rates = run_python(page, source + PURE_PYTHON % f"run({per_run}, {runs}, MESSAGES)",
+                                  timeout=600_000)
         if profile:
             print(run_python(page, source + BROWSER_PROFILE % per_run, timeout=600_000), file=sys.stderr)
-        return rates
+        return rates, python_rates
 
     if page is not None:
         return measure(page)
@@ -119,18 +136,20 @@ def main():
     runs, per_run = (5, 10) if args.tiny else (args.runs, args.per_run)
     native = native_rates(per_run * (1 if args.tiny else 10), runs)
     fallback = fallback_rates(per_run, runs, args.profile)
-    browser = browser_rates(per_run, runs, args.profile)
+    browser, browser_python = browser_rates(per_run, runs, args.profile)
     import statistics
     native_median, fallback_median = statistics.median(native), statistics.median(fallback)
     rows = [
-        row("payment checks/s, browser (Pyodide, pure-Python secp256k1)", browser, "/s",
+        row("payment checks/s, browser (Pyodide, libsecp256k1 wasm verify)", browser, "/s",
             target=f"≥ {TARGET}/s", met=min(browser) >= TARGET, fmt="{:.0f}"),
+        row("payment checks/s, browser before the wasm loads (embit pure-Python verify)",
+            browser_python, "/s", fmt="{:.0f}"),
         row("payment checks/s, CPython + native libsecp256k1", native, "/s", fmt="{:.0f}"),
         row("payment checks/s, CPython + embit pure-Python secp256k1", fallback, "/s", fmt="{:.0f}"),
         row("browser / CPython native (each browser run ÷ native median)",
             [b / native_median for b in browser], "×", fmt="{:.3f}"),
-        row("browser / CPython pure-Python (each browser run ÷ its median)",
-            [b / fallback_median for b in browser], "×", fmt="{:.2f}"),
+        row("browser pure-Python / CPython pure-Python (each run ÷ CPython's median)",
+            [b / fallback_median for b in browser_python], "×", fmt="{:.2f}"),
     ]
     emit(args, rows, f"{per_run} payments per browser and pure-Python run, "
                      f"{per_run * (1 if args.tiny else 10)} per native run; rates are payments / wall time of the batch.")
