@@ -1,8 +1,9 @@
 """Keys and ECDSA signatures, checked as strictly as Bitcoin Core's standardness rules.
 
 The DER and low-S checks are done here, not left to the secp256k1 backend, because
-the browser uses embit's pure-Python fallback and must judge signatures exactly
-like CPython with libsecp256k1 does.
+the browser verifies with embit's pure-Python fallback or with libsecp256k1 in wasm
+(app/ui/secp256k1_wasm.py) and must judge signatures exactly like CPython with
+libsecp256k1 does.
 """
 
 import functools
