@@ -238,7 +238,7 @@ def process_tree(root):
         pid = int(entry.name)
         parents[pid] = int(st[1][1])
         with contextlib.suppress(OSError):
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").split()  # children rewrite argv as one string
             kind = next((a[7:].decode() for a in cmd if a.startswith(b"--type=")), "browser")
             sub = next((a.split(b"=", 1)[1].decode().rsplit(".", 1)[-1] for a in cmd
                         if a.startswith(b"--utility-sub-type=")), None)
@@ -265,7 +265,7 @@ def thread_seconds(pid):
         st = _stat(task / "stat")
         if st is None:
             continue
-        name = re.sub(r"[\d/:]+$", "", st[0]).strip() or st[0]
+        name = "main thread" if task.name == str(pid) else (re.sub(r"[\d/:]+$", "", st[0]).strip() or st[0])
         out[name] = out.get(name, 0.0) + (int(st[1][11]) + int(st[1][12])) / TICK
     return out
 
