@@ -123,7 +123,7 @@ VIDEO_JS = """() => { const v = document.querySelector('[data-testid=remote-vide
           state: (document.getElementById('w-state') || {}).textContent || ''}; }"""
 
 MEMORY_JS = """() => ({wasm: window.__bench ? window.__bench.wasm.reduce((s, m) => s + m.buffer.byteLength, 0) : 0,
-  wasm_memories: window.__bench ? window.__bench.wasm.length : 0,
+  wasm_sizes: window.__bench ? window.__bench.wasm.map(m => m.buffer.byteLength) : [],
   used: performance.memory ? performance.memory.usedJSHeapSize : 0,
   total: performance.memory ? performance.memory.totalJSHeapSize : 0})"""
 
@@ -167,17 +167,22 @@ class Live:
 
     def broadcast(self, name, rate=1200, terms=FAST_TERMS):
         """A broadcaster page live under `name` with the fake camera; returns (page, share link)."""
-        page = self.broadcasters.open("#/broadcast")
+        page = self.page("broadcaster", "#/broadcast")
         go_live(page, name, regtest_address(), rate=rate, terms=terms)
         return page, share_link(page)
 
     def viewer(self):
-        """A booted viewer page (own context) with PROBE installed; not yet following the link."""
-        context = self.browsers["viewers"].new_context(viewport={"width": 1100, "height": 900})
+        """A booted viewer page (own context); not yet following the link."""
+        return self.page("viewers", "#/")
+
+    def page(self, role, fragment):
+        """A booted app page in a new context of `role`'s browser, with PROBE installed."""
+        apps = self.broadcasters if role == "broadcaster" else self.viewers
+        context = self.browsers[role].new_context(viewport={"width": 1100, "height": 900})
         context.add_init_script(PROBE)
-        self.viewers.contexts.append(context)
+        apps.contexts.append(context)
         page = context.new_page()
-        page.goto(self.server.url + "/#/")
+        page.goto(self.server.url + "/" + fragment)
         page.wait_for_selector("body[data-app-ready=true]", timeout=120_000)
         return page
 

@@ -2,13 +2,6 @@
 
 from common import table
 
-PLACEHOLDERS = [
-    ("join to first frame", "open the share link → first decoded video frame in the viewer (channel opened on the devnet)"),
-    ("payment round trip", "`pay` sent → `pay_ack` received, over a real PeerJS data connection between two pages"),
-    ("viewers per broadcaster", "viewers one broadcaster page serves at 5 s pay interval before frames or payments lag"),
-    ("memory", "JS heap + wasm memory of a broadcaster page with N viewers, and of a viewer page, after 10 minutes"),
-]
-
 STARTUP_ANALYSIS = """\
 ### Where the start-up time goes
 
@@ -95,12 +88,46 @@ Python there and ≈ 45× faster than the page. Suggestions, by expected gain:
 """
 
 
+LIVE = ("The real app (`index.html` on `serve.py --block-interval 0`, a fresh devnet), PeerJS over the "
+        "built-in signalling, Chromium's fake camera, channels funded from the devnet faucet, driven the way "
+        "`tests/browser/test_e2e_channels.py` drives it (`bench/live.py`). Each viewer is its own browser "
+        "context. Nothing in `app/` is instrumented: an init script in the pages (`bench/live.py` `PROBE`) "
+        "reads the data channel, the `<video>` and the WebAssembly memories from the outside, and the "
+        "broadcaster's view of each channel is read from the record it persists before each `pay_ack`. ")
+
+SAME = "Same set-up as *Join to first frame*. "
+
+LIVE_SECTIONS = [
+    ("join.py", "Join to first frame",
+     LIVE + "Timed in the viewer page from its click on \"Fund from faucet\" to the first frame of the "
+     "remote `<video>` (the first `requestVideoFrameCallback`; `loadeddata` beside it), a new viewer context "
+     "per run; the phases in between come from the same page."),
+    ("roundtrip.py", "Payment round trip",
+     SAME + "`pay` leaving the viewer's `RTCDataChannel` → the `pay_ack` for that amount arriving on it: both "
+     "data-channel hops and the broadcaster's whole handling (parse, T3, sighash, verify in Pyodide, "
+     "persist, answer). `pay_interval_s` 1 (the protocol's minimum) so a channel pays about once a second; "
+     "the 200 payments are taken over several channels, one viewer at a time."),
+    ("viewers.py", "Viewers per broadcaster",
+     SAME + "N paying viewers (2, 4, 6, 8; added to those already watching) on one broadcaster with the "
+     "protocol's default terms (pay every 5 s, 15 s prepaid, 10 s grace), 60 s watched at each N. N passes "
+     "when no channel's `paid_until` (the broadcaster's own, from its record) ever falls behind its clock, no "
+     "channel closes (`unpaid` or otherwise) and every viewer's video advances (currentTime ≥ 80 % of wall "
+     "time, frames decoded). The broadcaster runs in its own Chromium so its CPU is read from `/proc` "
+     "(user + system time of its renderer, and of all its processes), in % of one core per viewer."),
+    ("memory.py", "Memory",
+     SAME + "A broadcaster tab serving 4 paying viewers and the 4 viewer tabs, sampled every 10 s while "
+     "they watch: the page's JS heap (CDP `Performance.getMetrics` `JSHeapUsedSize`) plus the byteLength "
+     "of every `WebAssembly.Memory` the page made (Pyodide's linear memory and any other module's; the "
+     "ArrayBuffer lives outside the V8 heap). The viewer row is the largest viewer tab at each sample."),
+]
+
+
 def render_page(results, machine, versions, runs, tiny, date) -> str:
     rows = [r for res in results.values() for r in res["rows"]]
     targeted = [r for r in rows if r["met"] is not None]
     out = ["# Benchmarks", "",
            f"Written by `bench/run_all.py` on {date}{' (**--tiny smoke run, not figures**)' if tiny else ''}. "
-           "Regenerate with `.venv/bin/python bench/run_all.py` (about 5 minutes); each script also runs "
+           "Regenerate with `.venv/bin/python bench/run_all.py` (about 20 minutes); each script also runs "
            "alone, e.g. `.venv/bin/python bench/payments.py --runs 5`, and prints its table. "
            "Nothing here is a test: `tests/bench/` only checks that every script still runs (`--tiny`).", "",
            "## Machine and versions", "", "| | |", "|---|---|"]
@@ -135,8 +162,11 @@ def render_page(results, machine, versions, runs, tiny, date) -> str:
          "The devnet mounted at `/api` in an aiohttp server on loopback (in the benchmark's process), "
          "driven over HTTP. Each timed transaction spends one 50,000-sat P2WPKH coin from a fan-out made "
          "beforehand."),
+        *LIVE_SECTIONS,
     ]
     for script, title, how in sections:
+        if script not in results:  # a partial run (e.g. a test's fake rows)
+            continue
         res = results[script]
         out += [f"## {title}", "", how, "", table(res["rows"]), ""]
         if script == "startup.py":
@@ -145,8 +175,4 @@ def render_page(results, machine, versions, runs, tiny, date) -> str:
             out += [res["notes"], ""]
         if script == "payments.py":
             out += [PAYMENT_ANALYSIS, ""]
-    out += ["## Needs the app: measured once the UI lands", "",
-            "These figures need the broadcast and watch screens working end to end; they are not measured yet.",
-            "", "| figure | what will be measured | result |", "|---|---|---|"]
-    out += [f"| {name} | {what} | *needs the app: measured once the UI lands* |" for name, what in PLACEHOLDERS]
     return "\n".join(out) + "\n"

@@ -26,6 +26,10 @@ BENCHES = [  # (script, section title, extra args)
     ("payments.py", "Payment checks per second", []),
     ("onchain.py", "On-chain cost of a channel", []),
     ("devnet.py", "Devnet", []),
+    ("join.py", "Join to first frame", []),
+    ("roundtrip.py", "Payment round trip", []),
+    ("viewers.py", "Viewers per broadcaster", []),
+    ("memory.py", "Memory", []),
 ]
 COMMAND = ".venv/bin/python bench/run_all.py"
 
