@@ -88,6 +88,7 @@ def install_requirements(reqs):
 def vendor_runtime():
     sys.path.insert(0, str(ROOT / "tools"))
     import pack_app
+    import snapshot
     import vendor
     try:
         if vendor.vendor(log=lambda m: say(m.removeprefix("vendor: "))):
@@ -95,6 +96,8 @@ def vendor_runtime():
     except vendor.VendorError as e:
         raise SetupError(f"vendoring failed: {e}")
     pack_app.pack_app()
+    snapshot.build_snapshot(log=say)
+    snapshot.precompress()
 
 
 def ensure_environment(extras=()):

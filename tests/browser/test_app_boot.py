@@ -1,10 +1,14 @@
 """The app boots in Chromium from serve.py, on the vendored runtime alone."""
 
 import hashlib
+from pathlib import Path
 
+import pytest
 from embit.ec import PublicKey, Signature
 
 from tests.browser.pyodide import run_python
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_page_boots_to_the_home_screen_and_sets_app_ready(app_page):
@@ -48,3 +52,22 @@ def test_a_startup_failure_is_shown_on_the_page(page, live_server):
     assert "config.json is not valid JSON" in page.text_content("[data-testid=error]")
     assert page.get_attribute("body", "data-app-ready") is None
     assert page.is_hidden("#loading")
+
+
+def test_python_starts_from_the_snapshot_with_its_own_random_seed(app_page, live_server):
+    if not (ROOT / "assets" / "build" / "pyodide.snapshot").exists():
+        pytest.skip("no Pyodide snapshot (tools/snapshot.py needs node)")
+    assert app_page.evaluate("globalThis.streamiumPyodideStart") == "snapshot"
+    draw = "import random\nresult = random.getrandbits(64)"
+    first = run_python(app_page, draw)
+    app_page.goto(live_server.url + "/")
+    app_page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    assert run_python(app_page, draw) != first
+
+
+def test_without_a_snapshot_python_boots_from_scratch(page, live_server):
+    page.route("**/pyodide.snapshot", lambda route: route.fulfill(status=404, body="Not found"))
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    assert page.evaluate("globalThis.streamiumPyodideStart") == "scratch"
+    assert page.is_visible("#screen-home")

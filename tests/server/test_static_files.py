@@ -42,6 +42,19 @@ async def test_vendored_files_are_cached_and_the_app_is_revalidated(client):
     assert again.status == 304
 
 
+async def test_the_big_runtime_files_go_out_gzipped_when_the_browser_accepts_it(client):
+    if not (ROOT / "assets/vendor/pyodide/pyodide.asm.wasm.gz").exists():
+        pytest.skip("tools/snapshot.py has not precompressed the runtime")
+    path = "/assets/vendor/pyodide/pyodide.asm.wasm"
+    packed = await client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.content_type == "application/wasm"
+    assert packed.headers["Cache-Control"] == "public, max-age=86400"
+    plain = await client.get(path, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert await packed.read() == await plain.read() == (ROOT / path.lstrip("/")).read_bytes()
+
+
 async def test_config_json_reflects_the_server_flags(client):
     config = await (await client.get("/config.json")).json()
     assert config["network"] == "signet" and config["devnet"] is False

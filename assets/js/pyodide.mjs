@@ -1,0 +1,39 @@
+// Pyodide for PyScript, started from a memory snapshot (tools/snapshot.py).
+//
+// pyscript.toml's `interpreter` points here, not at the vendored pyodide.mjs,
+// because PyScript calls loadPyodide with only indexURL, stdout and stderr: it
+// has no way to pass `_loadSnapshot`. This module re-exports the vendored
+// Pyodide's `version` and a `loadPyodide` that adds the snapshot, or boots from
+// scratch when there is none (no Node at build time) or it is unusable.
+import { loadPyodide as load, version } from "../vendor/pyodide/pyodide.mjs";
+
+const indexURL = new URL("../vendor/pyodide/", import.meta.url).href;
+// Requested as soon as PyScript imports this module (index.html preloads it).
+const snapshot = fetch(new URL("../build/pyodide.snapshot", import.meta.url)).catch(() => null);
+
+// State a snapshot would otherwise share between all visitors: `random`'s seed
+// (embit draws keys from it) and tempfile's name sequence.
+const RESEED = "import random, tempfile\nrandom.seed()\ntempfile._name_sequence = None";
+
+export { version };
+
+export async function loadPyodide(options = {}) {
+  performance.mark("streamium:pyodide-start");
+  const response = await snapshot;
+  let pyodide;
+  if (response && response.ok) {
+    try {
+      pyodide = await load({ ...options, indexURL, _loadSnapshot: response.arrayBuffer() });
+      pyodide.runPython(RESEED);
+      globalThis.streamiumPyodideStart = "snapshot";
+    } catch (error) {
+      console.warn("Pyodide snapshot not usable, starting from scratch:", error);
+    }
+  }
+  if (!pyodide) {
+    pyodide = await load({ ...options, indexURL });
+    globalThis.streamiumPyodideStart = "scratch";
+  }
+  performance.mark("streamium:pyodide-ready");
+  return pyodide;
+}

@@ -1,0 +1,84 @@
+"""tools/snapshot.py: the Pyodide snapshot the page starts from, and the gzipped runtime files."""
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "tools"))
+import snapshot  # noqa: E402
+
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+
+def moved_snapshot(tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "SNAPSHOT", tmp_path / "pyodide.snapshot")
+    monkeypatch.setattr(snapshot, "STAMP", tmp_path / "pyodide.snapshot.json")
+
+
+@needs_node
+def test_a_second_run_does_nothing():
+    snapshot.build_snapshot(log=lambda m: None)
+    assert snapshot.SNAPSHOT.exists()
+    assert snapshot.build_snapshot(log=lambda m: None) is False
+
+
+@needs_node
+def test_the_snapshot_starts_with_the_libraries_already_imported(tmp_path):
+    snapshot.build_snapshot(log=lambda m: None)
+    probe = tmp_path / "probe.mjs"
+    probe.write_text(f"""
+import {{ loadPyodide }} from {(snapshot.PYODIDE / "pyodide.mjs").as_uri()!r};
+import fs from "node:fs";
+const pyodide = await loadPyodide({{indexURL: {str(snapshot.PYODIDE) + "/"!r},
+                                   _loadSnapshot: fs.readFileSync({str(snapshot.SNAPSHOT)!r})}});
+console.log(pyodide.runPython("import sys; ' '.join(m for m in ('embit.ec', 'segno', 'asyncio', 'json') if m in sys.modules)"));
+""")
+    run = subprocess.run([NODE, str(probe)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-4:] == ["embit.ec", "segno", "asyncio", "json"]
+
+
+def test_without_node_a_stale_snapshot_is_removed_and_the_page_boots_from_scratch(tmp_path, monkeypatch):
+    moved_snapshot(tmp_path, monkeypatch)
+    snapshot.SNAPSHOT.write_bytes(b"stale")
+    snapshot.SNAPSHOT.with_name("pyodide.snapshot.gz").write_bytes(b"stale")
+    monkeypatch.setattr(snapshot.shutil, "which", lambda name: None)
+    logs = []
+    assert snapshot.build_snapshot(log=logs.append) is False
+    assert list(tmp_path.iterdir()) == []
+    assert any("from scratch" in line for line in logs)
+
+
+def test_a_failing_build_leaves_no_snapshot_and_says_why(tmp_path, monkeypatch):
+    moved_snapshot(tmp_path, monkeypatch)
+    logs = []
+    assert snapshot.build_snapshot(node="/bin/false", log=logs.append) is False
+    assert list(tmp_path.iterdir()) == []
+    assert logs and "failed" in logs[0]
+
+
+def test_precompressed_files_match_and_follow_their_source(tmp_path):
+    source = tmp_path / "runtime.wasm"
+    source.write_bytes(b"\0asm" * 50_000)
+    assert snapshot.precompress([source]) == 1
+    packed = tmp_path / "runtime.wasm.gz"
+    assert gzip.decompress(packed.read_bytes()) == source.read_bytes()
+    assert len(packed.read_bytes()) < 10_000
+    assert snapshot.precompress([source]) == 0
+    source.write_bytes(b"new!" * 50_000)
+    later = packed.stat().st_mtime_ns + 1_000_000_000
+    os.utime(source, ns=(later, later))
+    assert snapshot.precompress([source]) == 1
+    assert gzip.decompress(packed.read_bytes()) == source.read_bytes()
+
+
+def test_the_big_runtime_files_are_gzipped_and_the_zips_are_not():
+    names = {p.name for p in snapshot.gzip_targets()}
+    assert {"pyodide.asm.wasm", "pyodide.asm.mjs"} <= names
+    assert not {n for n in names if n.endswith((".zip", ".map"))}

@@ -1,0 +1,125 @@
+"""Make the page start fast: a Pyodide memory snapshot, and gzipped runtime files.
+
+Booting Pyodide (instantiate CPython, unpack the standard library, import its
+own modules and then the ones PyScript and the app need, all compiled from
+source) takes seconds in a browser. `tools/snapshot.mjs` does it once here, in
+Node, with the vendored Pyodide, and saves the interpreter's memory as
+assets/build/pyodide.snapshot; assets/js/pyodide.mjs hands it to loadPyodide, so
+the page starts from the imported state in a fraction of the time (docs/benchmarks.md).
+
+Node is needed only for this step. Without it there is no snapshot and the page
+boots Pyodide from scratch, as before: slower, otherwise the same. The snapshot
+is rebuilt when any input changes (the vendored Pyodide, embit and segno, the
+script) and removed when it is stale and cannot be rebuilt.
+
+The big runtime files also get a `.gz` sibling, which aiohttp's FileResponse
+serves with `Content-Encoding: gzip` to browsers that accept it.
+
+    python3 tools/snapshot.py   # what tools/bootstrap.py runs on every start
+"""
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYODIDE = ROOT / "assets" / "vendor" / "pyodide"
+SCRIPT = ROOT / "tools" / "snapshot.mjs"
+ZIPS = [ROOT / "assets" / "vendor" / "python" / "embit.zip",
+        ROOT / "assets" / "vendor" / "python" / "segno.zip"]
+INPUTS = [PYODIDE / name for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
+                                      "python_stdlib.zip", "pyodide-lock.json")] + ZIPS + [SCRIPT]
+SNAPSHOT = ROOT / "assets" / "build" / "pyodide.snapshot"
+STAMP = SNAPSHOT.with_name("pyodide.snapshot.json")
+
+# Served gzipped: text and wasm above this size (zips are deflated already,
+# except python_stdlib.zip, which Pyodide stores partly uncompressed).
+GZIP_SUFFIXES = {".wasm", ".mjs", ".js", ".json", ".css"}
+GZIP_MIN_BYTES = 50_000
+GZIP_EXTRA = [SNAPSHOT]
+
+
+def inputs_digest():
+    h = hashlib.sha256()
+    for path in INPUTS:
+        h.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def is_current(digest):
+    try:
+        return json.loads(STAMP.read_text()).get("inputs") == digest and SNAPSHOT.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def remove_snapshot():
+    for path in (SNAPSHOT, SNAPSHOT.with_name(SNAPSHOT.name + ".gz"), STAMP):
+        path.unlink(missing_ok=True)
+
+
+def build_snapshot(node=None, log=print):
+    """Returns True when a new snapshot was written."""
+    if not all(path.exists() for path in INPUTS):
+        return False  # nothing vendored yet
+    digest = inputs_digest()
+    if is_current(digest):
+        return False
+    node = node or shutil.which("node")
+    if node is None:
+        if SNAPSHOT.exists():
+            log("snapshot: node not found, removing the stale Pyodide snapshot")
+        remove_snapshot()
+        log("snapshot: node not found: the page will boot Pyodide from scratch (slower start)")
+        return False
+    SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
+    tmp = SNAPSHOT.with_suffix(".tmp")
+    env = dict(os.environ, TZ="UTC")
+    done = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(tmp), *map(str, ZIPS)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    if done.returncode != 0 or not tmp.exists():
+        tmp.unlink(missing_ok=True)
+        remove_snapshot()
+        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+        log(f"snapshot: building the Pyodide snapshot failed ({last[0][:200]}); booting from scratch")
+        return False
+    tmp.replace(SNAPSHOT)
+    STAMP.write_text(json.dumps({"inputs": digest}) + "\n")
+    log(f"snapshot: Pyodide snapshot written ({SNAPSHOT.stat().st_size >> 20} MiB)")
+    return True
+
+
+def gzip_targets():
+    vendor = ROOT / "assets" / "vendor"
+    found = [p for p in vendor.rglob("*") if p.is_file() and p.suffix in GZIP_SUFFIXES
+             and p.stat().st_size >= GZIP_MIN_BYTES] if vendor.exists() else []
+    return sorted(set(found) | {p for p in GZIP_EXTRA if p.exists()})
+
+
+def precompress(paths=None):
+    """Write `<file>.gz` next to each file whose .gz is missing or older; returns how many."""
+    written = 0
+    for path in gzip_targets() if paths is None else paths:
+        target = path.with_name(path.name + ".gz")
+        if target.exists() and target.stat().st_mtime_ns >= path.stat().st_mtime_ns:
+            continue
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+        tmp.replace(target)
+        written += 1
+    return written
+
+
+def main():
+    build_snapshot()
+    precompress()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
