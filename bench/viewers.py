@@ -98,8 +98,8 @@ def watch_window(world, broadcaster, cdp, viewers, window, every):
 
 
 def describe(steps) -> str:
-    out = ["| N | passed | machine busy (2 cores) | broadcaster browser | its renderer | renderer main thread "
-           "(tasks / of which script) | viewers' browser | video fps per viewer | lowest margin |",
+    out = ["| N | passed | machine busy (2 cores) | broadcaster browser | its renderer | renderer main thread, CDP "
+           "(wall time of tasks / of which script) | viewers' browser | video fps per viewer | lowest margin |",
            "|---|---|---|---|---|---|---|---|---|"]
     for s in steps:
         w = s["whole"]
@@ -108,8 +108,11 @@ def describe(steps) -> str:
                    f"{100 * s['main_thread']['TaskDuration']:.0f} % / {100 * s['main_thread']['ScriptDuration']:.0f} % | "
                    f"{s['viewers_browser_pct']:.0f} % | "
                    f"{min(s['fps']):.1f}–{max(s['fps']):.1f} | {min(s['margins'], default=float('nan')):.0f} s |")
-    out.append("\nCPU in % of one core over the window (200 % is the whole machine). Broadcaster, by process "
-               "and by renderer thread (top 10), at each N:\n")
+    out.append("\nCPU in % of one core over the window (200 % is the whole machine; \"machine busy\" is /proc/stat "
+               "and counts everything running on it). The CDP main-thread figures are wall time of tasks, so they "
+               "swell when the machine is saturated while the main thread's CPU time (below) stays small. "
+               "Broadcaster, by process and by renderer thread (top 10; /proc truncates thread names to 15 "
+               "characters), at each N:\n")
     for s in steps:
         w = s["whole"]
         kinds = ", ".join(f"{k} {100 * v / s['wall']:.0f} %" for k, v in sorted(w["kinds"].items(), key=lambda kv: -kv[1])
