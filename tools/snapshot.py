@@ -32,6 +32,15 @@ PYODIDE = ROOT / "assets" / "vendor" / "pyodide"
 SCRIPT = ROOT / "tools" / "snapshot.mjs"
 ZIPS = [ROOT / "assets" / "vendor" / "python" / "embit.zip",
         ROOT / "assets" / "vendor" / "python" / "segno.zip"]
+PYSCRIPT = ROOT / "assets" / "vendor" / "pyscript"
+
+
+def pyscript_core():
+    """PyScript's bundle, which holds its Python package (core.js only re-exports it)."""
+    found = sorted(PYSCRIPT.glob("core-*.js"))
+    return found[0] if found else PYSCRIPT / "core.js"
+
+
 INPUTS = [PYODIDE / name for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
                                       "python_stdlib.zip", "pyodide-lock.json")] + ZIPS + [SCRIPT]
 SNAPSHOT = ROOT / "assets" / "build" / "pyodide.snapshot"
@@ -46,7 +55,7 @@ GZIP_EXTRA = [SNAPSHOT]
 
 def inputs_digest():
     h = hashlib.sha256()
-    for path in INPUTS:
+    for path in INPUTS + [pyscript_core()]:
         h.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
@@ -66,7 +75,7 @@ def remove_snapshot():
 
 def build_snapshot(node=None, log=print):
     """Returns True when a new snapshot was written."""
-    if not all(path.exists() for path in INPUTS):
+    if not all(path.exists() for path in INPUTS + [pyscript_core()]):
         return False  # nothing vendored yet
     digest = inputs_digest()
     if is_current(digest):
@@ -81,7 +90,7 @@ def build_snapshot(node=None, log=print):
     SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
     tmp = SNAPSHOT.with_suffix(".tmp")
     env = dict(os.environ, TZ="UTC")
-    done = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(tmp), *map(str, ZIPS)],
+    done = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(pyscript_core()), str(tmp), *map(str, ZIPS)],
                           capture_output=True, text=True, env=env, timeout=300)
     if done.returncode != 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)

@@ -17,13 +17,27 @@ const RESEED = "import random, tempfile\nrandom.seed()\ntempfile._name_sequence 
 
 export { version };
 
+// tools/snapshot.mjs leaves out the pages of zeros (half of the image).
+export function expandSnapshot(buffer) {
+  const [magic, page, length, count] = new Uint32Array(buffer, 0, 4);
+  if (magic !== 0x53525053) throw new Error("not a sparse Pyodide snapshot");
+  const image = new Uint8Array(length);
+  let at = 16 + 4 * count;
+  for (const index of new Uint32Array(buffer, 16, count)) {
+    const size = Math.min(page, length - index * page);
+    image.set(new Uint8Array(buffer, at, size), index * page);
+    at += size;
+  }
+  return image;
+}
+
 export async function loadPyodide(options = {}) {
   performance.mark("streamium:pyodide-start");
   const response = await snapshot;
   let pyodide;
   if (response && response.ok) {
     try {
-      pyodide = await load({ ...options, indexURL, _loadSnapshot: response.arrayBuffer() });
+      pyodide = await load({ ...options, indexURL, _loadSnapshot: response.arrayBuffer().then(expandSnapshot) });
       pyodide.runPython(RESEED);
       globalThis.streamiumPyodideStart = "snapshot";
     } catch (error) {

@@ -58,6 +58,9 @@ def test_python_starts_from_the_snapshot_with_its_own_random_seed(app_page, live
     if not (ROOT / "assets" / "build" / "pyodide.snapshot").exists():
         pytest.skip("no Pyodide snapshot (tools/snapshot.py needs node)")
     assert app_page.evaluate("globalThis.streamiumPyodideStart") == "snapshot"
+    precompiled = run_python(app_page, "import _frozen_importlib_external as e\n"
+                                       "result = e.SourceLoader.source_to_code.__name__")
+    assert precompiled == "cached_source_to_code"
     draw = "import random\nresult = random.getrandbits(64)"
     first = run_python(app_page, draw)
     app_page.goto(live_server.url + "/")

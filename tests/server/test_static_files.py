@@ -55,6 +55,18 @@ async def test_the_big_runtime_files_go_out_gzipped_when_the_browser_accepts_it(
     assert await packed.read() == await plain.read() == (ROOT / path.lstrip("/")).read_bytes()
 
 
+def test_every_file_the_page_preloads_exists():
+    # index.html names PyScript's hashed chunks: a new PyScript version must update them
+    import re
+    html = (ROOT / "index.html").read_text()
+    links = re.findall(r'<link rel="(?:module)?preload" href="\./([^"]+)"', html)
+    assert len(links) > 10
+    build = [link for link in links if link.startswith("assets/build/")]
+    missing = [link for link in links if link not in build and not (ROOT / link).is_file()]
+    assert missing == []
+    assert set(build) <= {"assets/build/app.zip", "assets/build/pyodide.snapshot"}
+
+
 async def test_config_json_reflects_the_server_flags(client):
     config = await (await client.get("/config.json")).json()
     assert config["network"] == "signet" and config["devnet"] is False

@@ -32,16 +32,23 @@ def test_a_second_run_does_nothing():
 def test_the_snapshot_starts_with_the_libraries_already_imported(tmp_path):
     snapshot.build_snapshot(log=lambda m: None)
     probe = tmp_path / "probe.mjs"
+    wrapper = snapshot.ROOT / "assets" / "js" / "pyodide.mjs"  # the page's, for expandSnapshot
     probe.write_text(f"""
 import {{ loadPyodide }} from {(snapshot.PYODIDE / "pyodide.mjs").as_uri()!r};
+import {{ expandSnapshot }} from {wrapper.as_uri()!r};
 import fs from "node:fs";
-const pyodide = await loadPyodide({{indexURL: {str(snapshot.PYODIDE) + "/"!r},
-                                   _loadSnapshot: fs.readFileSync({str(snapshot.SNAPSHOT)!r})}});
+const file = fs.readFileSync({str(snapshot.SNAPSHOT)!r});
+const image = expandSnapshot(file.buffer.slice(file.byteOffset, file.byteOffset + file.length));
+const pyodide = await loadPyodide({{indexURL: {str(snapshot.PYODIDE) + "/"!r}, _loadSnapshot: image}});
 console.log(pyodide.runPython("import sys; ' '.join(m for m in ('embit.ec', 'segno', 'asyncio', 'json') if m in sys.modules)"));
+// PyScript's package is precompiled, but a source that differs is compiled as it is
+pyodide.FS.mkdirTree("pyscript");
+pyodide.FS.writeFile("pyscript/__init__.py", "CHANGED = True\\n");
+console.log(pyodide.runPython("import pyscript; str(pyscript.CHANGED)"));
 """)
     run = subprocess.run([NODE, str(probe)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.split()[-4:] == ["embit.ec", "segno", "asyncio", "json"]
+    assert run.stdout.split()[-5:] == ["embit.ec", "segno", "asyncio", "json", "True"]
 
 
 def test_without_node_a_stale_snapshot_is_removed_and_the_page_boots_from_scratch(tmp_path, monkeypatch):
