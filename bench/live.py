@@ -11,6 +11,9 @@ benchmarks time is read from the outside, by PROBE, an init script added to view
   for the `pay_ack` arriving, matched by amount), so they cover both data-channel hops and
   the broadcaster's whole handling of the payment (verify, persist, answer), and nothing of
   the viewer's own bookkeeping;
+- `window.__bench.handled` (in the broadcaster's page): ms from a `pay` being dispatched to
+  the page (its `message` event's timeStamp) to the `pay_ack` for that amount leaving, i.e. the
+  broadcaster's own handling;
 - `window.__bench.t`: performance.now() of the join phases: the click on "Fund from
   faucet", the funding-status and channel-state changes, the first `pay` sent, the video's
   `loadstart` (the media call's stream attached), `loadeddata` (first frame decoded) and the
@@ -41,7 +44,7 @@ from tests.conftest import CHROMIUM_ARGS, RequestLog, ServerProcess
 
 PROBE = r"""
 (() => {
-  const B = window.__bench = {t: {}, rtt: [], pays: {}, wasm: []};
+  const B = window.__bench = {t: {}, rtt: [], pays: {}, acked: {}, handled: [], wasm: []};
   const mark = (name) => { if (!(name in B.t)) B.t[name] = performance.now(); };
   const text = (data) => {
     if (typeof data === "string") return data;
@@ -50,20 +53,31 @@ PROBE = r"""
     catch (e) { return ""; }
   };
   const parse = (data) => { try { return JSON.parse(text(data)); } catch (e) { return null; } };
+  const watch = (channel) => {
+    if (channel.__bench) return;
+    channel.__bench = true;
+    channel.addEventListener("message", (e) => {
+      const m = parse(e.data);
+      if (m && m.type === "pay_ack" && (m.amount in B.pays)) {
+        B.rtt.push(performance.now() - B.pays[m.amount]);
+        delete B.pays[m.amount];
+        mark("first pay_ack");
+      } else if (m && m.type === "pay" && (m.amount in B.acked)) {
+        // PeerJS's own onmessage ran first (registered earlier) and the pay_ack already left:
+        // the event's timeStamp is when this message was dispatched to the page.
+        B.handled.push(B.acked[m.amount] - e.timeStamp);
+        delete B.acked[m.amount];
+      }
+    });
+  };
   const send = RTCDataChannel.prototype.send;
   RTCDataChannel.prototype.send = function (data) {
+    watch(this);  // the broadcaster's channels arrive by `datachannel`: watched from their first send
     const m = parse(data);
     if (m && m.type === "pay" && !(m.amount in B.pays)) { B.pays[m.amount] = performance.now(); mark("first pay sent"); }
+    if (m && m.type === "pay_ack" && !(m.amount in B.acked)) B.acked[m.amount] = performance.now();
     return send.call(this, data);
   };
-  const watch = (channel) => channel.addEventListener("message", (e) => {
-    const m = parse(e.data);
-    if (m && m.type === "pay_ack" && (m.amount in B.pays)) {
-      B.rtt.push(performance.now() - B.pays[m.amount]);
-      delete B.pays[m.amount];
-      mark("first pay_ack");
-    }
-  });
   const create = RTCPeerConnection.prototype.createDataChannel;
   RTCPeerConnection.prototype.createDataChannel = function (...args) {
     const channel = create.apply(this, args);
@@ -256,6 +270,17 @@ def process_tree(root):
                 tree[pid] = kinds.get(pid, "?")
                 frontier.append(pid)
     return tree
+
+
+def renderer_memory(role):
+    """Private resident memory (RssAnon, bytes) of each renderer process of `role`'s browser, largest first."""
+    out = []
+    for pid, kind in process_tree(browser_pid(role)).items():
+        if kind == "renderer":
+            with contextlib.suppress(OSError, StopIteration):
+                line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("RssAnon:"))
+                out.append(int(line.split()[1]) * 1024)
+    return sorted(out, reverse=True)
 
 
 def cpu_seconds(pid):

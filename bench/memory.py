@@ -35,7 +35,7 @@ VIEWERS = 4
 
 
 def sample(pages, cdps):
-    out = []
+    out = [live.renderer_memory("broadcaster"), live.renderer_memory("viewers")]
     for page, cdp in zip(pages, cdps):
         m = live.memory(page, cdp)
         m["sum"] = m["heap_used"] + m["wasm"]
@@ -70,6 +70,8 @@ def main():
                 time.sleep(every)
             samples.append(sample(pages, cdps))
         watching = sum(1 for v in viewers if v.evaluate(live.VIDEO_JS)["state"] == "open")
+    processes = [s[:2] for s in samples]
+    samples = [s[2:] for s in samples]
     bc = [s[0] for s in samples]
     worst = [max(s[1:], key=lambda m: m["sum"]) for s in samples]
     viewer_sums = [m["sum"] / MB for m in worst]
@@ -80,14 +82,21 @@ def main():
             row(f"broadcaster tab with {count} viewers: JS heap + wasm memory", [m["sum"] / MB for m in bc], "MB",
                 fmt="{:.0f}"),
             row("… of which JS heap (CDP JSHeapUsedSize)", [m["heap_used"] / MB for m in bc], "MB", fmt="{:.1f}"),
-            row("… of which wasm memory", [m["wasm"] / MB for m in bc], "MB", fmt="{:.0f}")]
+            row("… of which wasm memory", [m["wasm"] / MB for m in bc], "MB", fmt="{:.0f}"),
+            row("for scale: a viewer renderer process, private resident memory (largest)",
+                [p[1][0] / MB for p in processes], "MB", fmt="{:.0f}"),
+            row("for scale: the broadcaster's renderer process, private resident memory",
+                [p[0][0] / MB for p in processes], "MB", fmt="{:.0f}")]
     wasm_found = worst[0]["wasm"]
     notes = (f"{len(samples)} samples, {every:.0f} s apart, after {settle:.0f} s of watching, of 1 broadcaster tab "
              f"and {count} viewer tabs ({watching} still `open` at the end). MB = 10⁶ bytes. Wasm memories found "
              f"in a viewer tab: {len(worst[0]['wasm_sizes'])} "
              f"({', '.join(f'{b / MB:.1f}' for b in worst[0]['wasm_sizes'])} MB); Pyodide's own HEAPU8 in the first viewer tab: "
              f"{pyodide_heap / MB:.0f} MB (the probe's sum there: {wasm_found / MB:.0f} MB).")
-    emit(args, rows, notes, extra={"samples": samples, "pyodide_heapu8": pyodide_heap})
+    notes += (" The \"for scale\" rows are the renderer processes' RssAnon from /proc (all of the tab: DOM, "
+              "media buffers and codecs, compiled wasm code, allocator slack); each viewer context has its own "
+              "renderer, the broadcaster runs in its own Chromium.")
+    emit(args, rows, notes, extra={"samples": samples, "processes": processes, "pyodide_heapu8": pyodide_heap})
 
 
 if __name__ == "__main__":
