@@ -25,6 +25,7 @@ from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
 from app.ui.serial import SerialQueue
 
 LIVE = ("refund_signed", "open", "closing")
+FUNDING_POLL_S = 2  # how often the funding address is checked, unless told to check now
 END_REASONS = {
     "stopped": "The broadcaster ended the stream.",
     "unpaid": "The broadcaster stopped the stream: payments stopped arriving.",
@@ -331,9 +332,11 @@ class WatchPage:
         show("w-faucet", self.config.devnet)
         show("w-funding")
         self.status("Waiting for your payment…")
+        self.check_funding = asyncio.Event()
         self.tasks.append(asyncio.ensure_future(self.poll_funding(address, amount)))
 
     async def poll_funding(self, address, amount):
+        """Check the address every FUNDING_POLL_S, or at once when `check_funding` is set."""
         while self.v.state == "funding" and not self.v.utxos:
             try:
                 utxos = await self.api.address_utxos(address)
@@ -350,7 +353,11 @@ class WatchPage:
                     set_text("w-funding-status", f"Received {sats(total)} of {sats(amount)}: waiting for the rest…")
             except ChainApiError as e:
                 set_text("w-funding-status", f"The chain API is not answering ({e}); still trying…")
-            await asyncio.sleep(2)
+            try:
+                await asyncio.wait_for(self.check_funding.wait(), FUNDING_POLL_S)
+            except asyncio.TimeoutError:
+                pass
+            self.check_funding.clear()
 
     async def faucet(self):
         button = by_id("w-faucet")
@@ -362,6 +369,7 @@ class WatchPage:
         button.removeAttribute("aria-busy")
         if status == 200 and isinstance(body, dict):
             set_text("w-funding-status", f"Faucet sent {str(body.get('txid'))[:16]}…; waiting for it to arrive.")
+            self.check_funding.set()
         else:
             button.disabled = False
             self.fail(f"The devnet faucet refused: {str(body)[:200]}")
