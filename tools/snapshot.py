@@ -45,12 +45,19 @@ INPUTS = [PYODIDE / name for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide
                                       "python_stdlib.zip", "pyodide-lock.json")] + ZIPS + [SCRIPT]
 SNAPSHOT = ROOT / "assets" / "build" / "pyodide.snapshot"
 STAMP = SNAPSHOT.with_name("pyodide.snapshot.json")
+# Served as two files (pyodide.snapshot.0 and .1, fetched in parallel and joined by
+# assets/js/pyodide.mjs): gzipped, each stays under the ~6 MiB a Chromium in-memory
+# (incognito) HTTP cache keeps per entry, so a second visit there does not fetch it again.
+PARTS = 2
+
+
+def parts():
+    return [SNAPSHOT.with_name(f"{SNAPSHOT.name}.{i}") for i in range(PARTS)]
 
 # Served gzipped: text and wasm above this size (zips are deflated already,
 # except python_stdlib.zip, which Pyodide stores partly uncompressed).
 GZIP_SUFFIXES = {".wasm", ".mjs", ".js", ".json", ".css"}
 GZIP_MIN_BYTES = 50_000
-GZIP_EXTRA = [SNAPSHOT]
 
 
 def inputs_digest():
@@ -63,14 +70,15 @@ def inputs_digest():
 
 def is_current(digest):
     try:
-        return json.loads(STAMP.read_text()).get("inputs") == digest and SNAPSHOT.exists()
+        return json.loads(STAMP.read_text()).get("inputs") == digest and all(p.exists() for p in parts())
     except (OSError, ValueError):
         return False
 
 
 def remove_snapshot():
-    for path in (SNAPSHOT, SNAPSHOT.with_name(SNAPSHOT.name + ".gz"), STAMP):
+    for path in [SNAPSHOT, STAMP, *parts()]:
         path.unlink(missing_ok=True)
+        path.with_name(path.name + ".gz").unlink(missing_ok=True)
 
 
 def build_snapshot(node=None, log=print):
@@ -82,7 +90,7 @@ def build_snapshot(node=None, log=print):
         return False
     node = node or shutil.which("node")
     if node is None:
-        if SNAPSHOT.exists():
+        if parts()[0].exists():
             log("snapshot: node not found, removing the stale Pyodide snapshot")
         remove_snapshot()
         log("snapshot: node not found: the page will boot Pyodide from scratch (slower start)")
@@ -98,9 +106,14 @@ def build_snapshot(node=None, log=print):
         last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
         log(f"snapshot: building the Pyodide snapshot failed ({last[0][:200]}); booting from scratch")
         return False
-    tmp.replace(SNAPSHOT)
+    image = tmp.read_bytes()
+    tmp.unlink()
+    remove_snapshot()
+    size = -(-len(image) // PARTS)
+    for i, part in enumerate(parts()):
+        part.write_bytes(image[i * size:(i + 1) * size])
     STAMP.write_text(json.dumps({"inputs": digest}) + "\n")
-    log(f"snapshot: Pyodide snapshot written ({SNAPSHOT.stat().st_size >> 20} MiB)")
+    log(f"snapshot: Pyodide snapshot written ({len(image) >> 20} MiB in {PARTS} files)")
     return True
 
 
@@ -108,7 +121,7 @@ def gzip_targets():
     vendor = ROOT / "assets" / "vendor"
     found = [p for p in vendor.rglob("*") if p.is_file() and p.suffix in GZIP_SUFFIXES
              and p.stat().st_size >= GZIP_MIN_BYTES] if vendor.exists() else []
-    return sorted(set(found) | {p for p in GZIP_EXTRA if p.exists()})
+    return sorted(set(found) | {p for p in parts() if p.exists()})
 
 
 def precompress(paths=None):

@@ -8,8 +8,10 @@
 import { loadPyodide as load, version } from "../vendor/pyodide/pyodide.mjs";
 
 const indexURL = new URL("../vendor/pyodide/", import.meta.url).href;
-// Requested as soon as PyScript imports this module (index.html preloads it).
-const snapshot = fetch(new URL("../build/pyodide.snapshot", import.meta.url)).catch(() => null);
+// Two files (tools/snapshot.py says why), requested as soon as PyScript imports
+// this module (index.html preloads them).
+const parts = [0, 1].map((i) =>
+  fetch(new URL(`../build/pyodide.snapshot.${i}`, import.meta.url)).catch(() => null));
 
 // State a snapshot would otherwise share between all visitors: `random`'s seed
 // (embit draws keys from it) and tempfile's name sequence.
@@ -17,8 +19,11 @@ const RESEED = "import random, tempfile\nrandom.seed()\ntempfile._name_sequence 
 
 export { version };
 
-// tools/snapshot.mjs leaves out the pages of zeros (half of the image).
-export function expandSnapshot(buffer) {
+// The parts joined; tools/snapshot.mjs leaves out the pages of zeros (half of the image).
+export function expandSnapshot(buffers) {
+  const joined = new Uint8Array(buffers.reduce((sum, b) => sum + b.byteLength, 0));
+  buffers.reduce((at, b) => (joined.set(new Uint8Array(b), at), at + b.byteLength), 0);
+  const buffer = joined.buffer;
   const [magic, page, length, count] = new Uint32Array(buffer, 0, 4);
   if (magic !== 0x53525053) throw new Error("not a sparse Pyodide snapshot");
   const image = new Uint8Array(length);
@@ -33,11 +38,12 @@ export function expandSnapshot(buffer) {
 
 export async function loadPyodide(options = {}) {
   performance.mark("streamium:pyodide-start");
-  const response = await snapshot;
+  const responses = await Promise.all(parts);
   let pyodide;
-  if (response && response.ok) {
+  if (responses.every((response) => response && response.ok)) {
     try {
-      pyodide = await load({ ...options, indexURL, _loadSnapshot: response.arrayBuffer().then(expandSnapshot) });
+      const image = Promise.all(responses.map((r) => r.arrayBuffer())).then(expandSnapshot);
+      pyodide = await load({ ...options, indexURL, _loadSnapshot: image });
       pyodide.runPython(RESEED);
       globalThis.streamiumPyodideStart = "snapshot";
     } catch (error) {

@@ -55,7 +55,7 @@ def test_a_startup_failure_is_shown_on_the_page(page, live_server):
 
 
 def test_python_starts_from_the_snapshot_with_its_own_random_seed(app_page, live_server):
-    if not (ROOT / "assets" / "build" / "pyodide.snapshot").exists():
+    if not (ROOT / "assets" / "build" / "pyodide.snapshot.0").exists():
         pytest.skip("no Pyodide snapshot (tools/snapshot.py needs node)")
     assert app_page.evaluate("globalThis.streamiumPyodideStart") == "snapshot"
     precompiled = run_python(app_page, "import _frozen_importlib_external as e\n"
@@ -69,7 +69,7 @@ def test_python_starts_from_the_snapshot_with_its_own_random_seed(app_page, live
 
 
 def test_without_a_snapshot_python_boots_from_scratch(page, live_server):
-    page.route("**/pyodide.snapshot", lambda route: route.fulfill(status=404, body="Not found"))
+    page.route("**/pyodide.snapshot.1", lambda route: route.fulfill(status=404, body="Not found"))
     page.goto(live_server.url + "/")
     page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
     assert page.evaluate("globalThis.streamiumPyodideStart") == "scratch"

@@ -64,7 +64,8 @@ def test_every_file_the_page_preloads_exists():
     build = [link for link in links if link.startswith("assets/build/")]
     missing = [link for link in links if link not in build and not (ROOT / link).is_file()]
     assert missing == []
-    assert set(build) <= {"assets/build/app.zip", "assets/build/pyodide.snapshot"}
+    assert set(build) <= {"assets/build/app.zip", "assets/build/pyodide.snapshot.0",
+                          "assets/build/pyodide.snapshot.1"}
 
 
 async def test_config_json_reflects_the_server_flags(client):

@@ -24,7 +24,7 @@ def moved_snapshot(tmp_path, monkeypatch):
 @needs_node
 def test_a_second_run_does_nothing():
     snapshot.build_snapshot(log=lambda m: None)
-    assert snapshot.SNAPSHOT.exists()
+    assert all(part.exists() for part in snapshot.parts())
     assert snapshot.build_snapshot(log=lambda m: None) is False
 
 
@@ -37,8 +37,10 @@ def test_the_snapshot_starts_with_the_libraries_already_imported(tmp_path):
 import {{ loadPyodide }} from {(snapshot.PYODIDE / "pyodide.mjs").as_uri()!r};
 import {{ expandSnapshot }} from {wrapper.as_uri()!r};
 import fs from "node:fs";
-const file = fs.readFileSync({str(snapshot.SNAPSHOT)!r});
-const image = expandSnapshot(file.buffer.slice(file.byteOffset, file.byteOffset + file.length));
+const image = expandSnapshot({[str(p) for p in snapshot.parts()]!r}.map((path) => {{
+  const file = fs.readFileSync(path);
+  return file.buffer.slice(file.byteOffset, file.byteOffset + file.length);
+}}));
 const pyodide = await loadPyodide({{indexURL: {str(snapshot.PYODIDE) + "/"!r}, _loadSnapshot: image}});
 console.log(pyodide.runPython("import sys; ' '.join(m for m in ('embit.ec', 'segno', 'asyncio', 'json') if m in sys.modules)"));
 // PyScript's package is precompiled, but a source that differs is compiled as it is
@@ -53,8 +55,9 @@ console.log(pyodide.runPython("import pyscript; str(pyscript.CHANGED)"));
 
 def test_without_node_a_stale_snapshot_is_removed_and_the_page_boots_from_scratch(tmp_path, monkeypatch):
     moved_snapshot(tmp_path, monkeypatch)
-    snapshot.SNAPSHOT.write_bytes(b"stale")
-    snapshot.SNAPSHOT.with_name("pyodide.snapshot.gz").write_bytes(b"stale")
+    for part in snapshot.parts():
+        part.write_bytes(b"stale")
+        part.with_name(part.name + ".gz").write_bytes(b"stale")
     monkeypatch.setattr(snapshot.shutil, "which", lambda name: None)
     logs = []
     assert snapshot.build_snapshot(log=logs.append) is False
