@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Cold and warm start: navigation to <body data-app-ready="true">, in headless Chromium.
 
+The clock runs from page.goto to the moment the attribute turns true, seen by a
+MutationObserver in the page (not by polling).
+
 Cold: a fresh browser context (empty cache) each run. Warm: the same context,
 second visit. Playwright's contexts are incognito (in-memory HTTP cache that does not
 keep the 9 MiB pyodide.asm.wasm, no V8 wasm code cache), so "warm start, on-disk
@@ -49,11 +52,25 @@ RESOURCES_JS = """() => performance.getEntriesByType("resource").map(e => ({
   end: e.responseEnd, transfer: e.transferSize, body: e.decodedBodySize}))"""
 
 
+# Resolves the moment data-app-ready turns true (a MutationObserver), so the clock stops
+# then: Playwright's wait_for_selector polls with backoff (20, 50, 100, 100, then every
+# 500 ms), which added 0-500 ms to each figure before 2026-11-21.
+READY_JS = """() => new Promise((resolve, reject) => {
+  const ready = () => document.body && document.body.dataset.appReady === "true";
+  if (ready()) return resolve();
+  new MutationObserver((_, observer) => { if (ready()) { observer.disconnect(); resolve(); } })
+    .observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ["data-app-ready"]});
+  setTimeout(() => reject(new Error("data-app-ready not set within 120 s")), 120000);
+})"""
+
+
 def time_to_ready(page, url):
     start = time.perf_counter()
-    page.goto(url)
+    page.goto(url, wait_until="commit")
+    page.evaluate(READY_JS)
+    elapsed = time.perf_counter() - start
     page.wait_for_selector("body[data-app-ready=true]", timeout=120_000)
-    return time.perf_counter() - start
+    return elapsed
 
 
 def measure(url, runs):
@@ -88,6 +105,10 @@ def profile_load(context, url):
     total = time_to_ready(page, url)
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     phases = page.evaluate("window.__bench")
+    # assets/js/pyodide.mjs marks when PyScript asks for Pyodide and when it has it
+    phases.update(page.evaluate("Object.fromEntries(performance.getEntriesByType('mark')"
+                                ".filter(m => m.name.startsWith('streamium:')).map(m => [m.name, m.startTime]))"))
+    phases["pyodide start"] = page.evaluate("globalThis.streamiumPyodideStart || 'unknown'")
     resources = page.evaluate(RESOURCES_JS)
     headers = {}
     for path in ("/assets/vendor/pyodide/pyodide.asm.wasm", "/assets/build/app.zip"):
@@ -120,9 +141,11 @@ def describe(prof) -> str:
                    f"{m['ScriptDuration']:.2f} s, all tasks {m['TaskDuration']:.2f} s, "
                    f"JS heap {m['JSHeapUsedSize'] / 2**20:.0f} MiB)\n")
         out.append("| phase (ms since navigation start) | at |\n|---|---|")
-        for name in ("DOMContentLoaded", "py:ready", "py:done", "app-ready"):
+        for name in ("DOMContentLoaded", "streamium:pyodide-start", "streamium:pyodide-ready",
+                     "py:ready", "py:done", "app-ready"):
             if name in ph:
                 out.append(f"| {name} | {ph[name]:.0f} |")
+        out.append(f"\nPyodide started from: {ph.get('pyodide start')}.\n")
         out.append("")
         res = sorted(p["resources"], key=lambda r: -(r["end"] - r["start"]))
         big = [r for r in res if r["body"] > 20_000 or r["end"] - r["start"] > 100][:14]
