@@ -6,55 +6,76 @@ STARTUP_ANALYSIS = """\
 ### Where the start-up time goes
 
 Measured with `bench/startup.py --profile` (one cold and one warm load; the tables below are from
-this run): resource timings from `performance.getEntriesByType("resource")`, PyScript's `py:ready`
-/ `py:done` events and the moment `data-app-ready` turns true (an init script records
-`performance.now()` for each), and Chromium's counters (CDP `Performance.getMetrics`). A separate
-probe (a blank page of the same origin, fresh context, twice) timed the runtime alone:
-`fetch` of `pyodide.asm.wasm` ≈ 115 ms, `WebAssembly.compile` of it ≈ 40–55 ms, bare
-`loadPyodide({indexURL})` ≈ 3.1–3.2 s.
+this run, whose loads are slower than the timed ones because the CDP counters are on): resource
+timings from `performance.getEntriesByType("resource")`, PyScript's `py:ready` / `py:done`
+events, the marks `assets/js/pyodide.mjs` sets when PyScript asks it for Pyodide
+(`streamium:pyodide-start`) and when it has it (`streamium:pyodide-ready`), the moment
+`data-app-ready` turns true, and Chromium's counters (CDP `Performance.getMetrics`). The timed
+figures stop the clock when a `MutationObserver` in the page sees `data-app-ready` turn true; until
+2026-11-21 they stopped at Playwright's next `wait_for_selector` poll, which comes every 500 ms
+after the first second and added 0–500 ms to each run.
 
 {profile}
 
-What this says, on this 2-core machine over loopback:
+**What the page does to start fast** (before → after, same machine and conditions, runs of both
+interleaved, 5 each, new clock: cold 3.66 → 1.53 s, warm 3.49 → 1.13 s, on-disk 2.52 → 0.99 s):
 
-1. **The network is not the problem here.** All 13.4 MiB (9.2 MiB `pyodide.asm.wasm`, 2.4 MiB
-   `python_stdlib.zip`, 1.2 MiB `pyodide.asm.mjs`) are in by ≈ 0.7 s. They are served
-   uncompressed (transferred = size); on a real link that is the first cost (13 MiB at
-   20 Mbit/s ≈ 5.5 s).
-2. **Booting the Python runtime is ≈ 75–85 % of the start.** From the last download (≈ 0.7 s) to
-   `py:ready` (≈ 5.3–6.5 s in the loads profiled so far) nothing is fetched. Compiling the wasm is only ≈ 50 ms (V8 Liftoff, lazy),
-   so it is Pyodide's own start (instantiate, unpack the stdlib, initialise CPython, import its
-   internals): ≈ 3.1 s bare, ≈ 4.6 s under PyScript, which adds its Python-side bootstrap and
-   fetches and unpacks the `[files]` zips (embit, segno, app) only *after* the interpreter is up.
-3. **The app itself is ≈ 0.4 s** (`py:ready` → app-ready): importing `app`, embit and segno from
-   the zips, then `start()`; `/config.json` is requested only at the very end of that.
-4. **The PyScript plugin chunks are not the problem:** `py-editor`, `py-game`, `py-terminal`,
-   `donkey`, `deprecations-manager` are ≈ 13 KiB, fetched in parallel at ≈ 250 ms and done in
-   ≈ 10 ms; codemirror is never fetched.
-5. **"Warm" in a Playwright context is not warm:** the context is incognito, its in-memory HTTP
-   cache does not keep the 9.2 MiB wasm (re-transferred on the second visit) and there is no V8
-   wasm code cache, and Python boots again anyway, so warm ≈ cold. A persistent (on-disk)
-   profile, as a returning user has, is the "warm start, on-disk profile" row: faster, still far
-   from 1 s, because the runtime boot is paid on every visit.
+1. **It starts Python from a memory snapshot.** Bare `loadPyodide` takes ≈ 3.1 s here:
+   instantiate CPython, unpack the standard library, import Pyodide's own modules, all
+   compiled from source (`python_stdlib.zip` holds `.py` files only). `tools/snapshot.py`, run at
+   set-up, does that once in Node with the vendored Pyodide (`loadPyodide({_makeSnapshot: true})`),
+   imports what PyScript and the app import before the first screen (≈ 260 modules: asyncio,
+   json, dataclasses, … plus embit and segno) and PyScript's own `pyscript` package compiled
+   (not imported: it needs the page), and saves the interpreter's memory (`makeMemorySnapshot`).
+   The page restores it instead: ≈ 0.4–0.6 s from `streamium:pyodide-start` to a ready
+   interpreter. PyScript calls `loadPyodide` with `indexURL`, `stdout` and `stderr` only and has no
+   setting for other options, so `pyscript.toml`'s `interpreter` is `assets/js/pyodide.mjs`, a
+   ≈ 60-line same-origin wrapper around the vendored `pyodide.mjs` that passes `_loadSnapshot` and
+   falls back to a normal boot when there is no snapshot (no Node at set-up) or it does not load.
+   The snapshot holds state that must differ per visitor: the wrapper reseeds `random` (embit
+   draws keys from it) after restoring. Two things stay as built: the string hash seed (the same
+   for every visitor: a peer could precompute colliding dict keys; the 8 KiB message cap bounds the
+   cost) and `time.timezone`/`time.tzname` (UTC; `time.localtime()` and `datetime` are right,
+   Emscripten asks the browser; the app uses neither).
+2. **It asks for everything at once.** `<link rel="preload">`/`modulepreload` in `index.html`
+   for PyScript's config and chunks, Pyodide's files, the snapshot, the `[files]` zips and
+   `app/main.py`: PyScript otherwise discovers them one step after another, and the zips only
+   after the interpreter is up. PeerJS is `defer`red so it no longer blocks parsing.
+3. **It sends less.** The snapshot leaves out its pages of zeros (30 → 16.8 MiB), big runtime
+   files have gzipped siblings that aiohttp's `FileResponse` serves with `Content-Encoding: gzip`
+   (`pyodide.asm.wasm` 9.2 → 3.4 MiB; the snapshot 6.6 MiB): a cold load moves ≈ 14 MiB. The
+   snapshot is two files because Chromium's in-memory (incognito) HTTP cache keeps no entry
+   above ≈ 6 MiB: in one piece it was downloaded again on every "warm" visit.
 
-Suggestions, biggest first (none applied: the app is not this benchmark's to change):
+**Where the rest goes** (ms since navigation, from the profile above and CDP traces):
 
-- **Snapshot the booted interpreter.** Pyodide can start from a memory snapshot (experimental
-  snapshot options of `loadPyodide`; check what 314 exposes) taken after the app's imports; that
-  skips most of the ≈ 3–4.6 s. This is the only change that can reach the 2 s / 1 s targets.
-- **Drop the PyScript layer** for this page: call `loadPyodide` from `boot.js` and run
-  `app/main.py` directly (≈ 1.5 s between bare `loadPyodide` and `py:ready` here), keeping the
-  `pyscript` module only if the UI needs it.
-- **Fetch in parallel with the boot:** start fetching `app.zip`, `embit.zip`, `segno.zip` and
-  `/config.json` at page load (e.g. `<link rel="preload">` or `fetch` in `boot.js`) and unpack
-  from those responses; today they start just before `py:ready`.
-- **Precompiled bytecode** in `app.zip`/`embit.zip` (`.pyc` for CPython 3.14 as Pyodide does for
-  its own packages) to cut part of the ≈ 0.4 s import phase; a **trimmed stdlib zip** (2.4 MiB)
-  cuts unpacking.
-- **Compress** `pyodide.asm.wasm`, `python_stdlib.zip`, `pyodide.asm.mjs` (precompressed
-  `.br`/`.gz`, `Content-Encoding`): matters on real links, not on loopback; keep
-  `Cache-Control: public, max-age=86400` (already set for `/assets/vendor/`) so returning users
-  skip the download and V8 caches the compiled wasm.
+- **Navigation → `DOMContentLoaded`** (≈ 230 warm, ≈ 440 cold): the page's scripts and styles;
+  cold, they share serve.py's six HTTP/1.1 connections with the runtime downloads.
+- **→ `streamium:pyodide-start`** (≈ +110–350): PyScript reads `pyscript.toml`, loads its
+  plugins, opens its IndexedDB storage and imports the interpreter module.
+- **→ `streamium:pyodide-ready`** (≈ +500–570): waiting for the snapshot (cold: downloads end
+  ≈ 650 ms; warm: from cache by ≈ 410 ms), then Pyodide itself: V8 validates the 9.2 MiB
+  `pyodide.asm.wasm` and compiles each function the first time it runs (a cold trace shows
+  ≈ 200 ms of `wasm.CompileLazy` on the main thread, and ≈ 1.6 s of TurboFan tier-up on
+  background threads that compete for the 2 cores), Emscripten's runtime start (file system,
+  the 2.4 MiB stdlib zip, ≈ 260 small wasm wrappers for the function table), and copying the
+  snapshot into memory. On the on-disk second visit V8's wasm code cache is used
+  (`v8.wasm.compileConsume`), but functions not yet tiered up still compile lazily.
+- **→ `py:ready`** (≈ +100): PyScript unpacks the three `[files]` zips and sets up its Python
+  side.
+- **→ app-ready** (≈ +180–300): PyScript writes and imports its `pyscript` package (from the
+  snapshot's compiled code: this step was ≈ 200–320 ms before), then `app/main.py`: importing
+  `app.ui.boot` (≈ 40–90 ms: compiling five modules, two dataclasses in `app.config`) and
+  `start()` (≈ 60–90 ms: `/config.json`, the first screen).
+
+Tried, no measurable gain on loopback (kept where they help on real links): gzip vs raw files
+(interleaved runs within noise; gzip is 2.5× less on the wire), which preloads (none, the runtime
+only, all: within ≈ 0.1 s, all slightly best), `gc.collect()` before the snapshot (same size).
+Not done: the app's own modules in the snapshot's compiled code (≈ 40–90 ms, but every app edit
+would rebuild the snapshot, ≈ 9 s of Node); Brotli siblings (snapshot 5.4 MiB instead of 6.6, but
+Chromium sends `Accept-Encoding: br` over HTTPS only); HTTP/2 in front of serve.py for real
+deployments (no six-connection limit); dropping PyScript (≈ 0.2–0.4 s of its own set-up, not
+allowed). `--js-flags` (e.g. eager wasm compilation) would not reach users and were not counted.
 """
 
 PAYMENT_ANALYSIS = """\
