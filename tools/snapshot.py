@@ -60,19 +60,34 @@ GZIP_SUFFIXES = {".wasm", ".mjs", ".js", ".json", ".css"}
 GZIP_MIN_BYTES = 50_000
 
 
+def input_files():
+    return INPUTS + [pyscript_core()]
+
+
+def file_stats():
+    """Size and mtime of each input: a cheap check before hashing 25 MB on every start."""
+    return {p.relative_to(ROOT).as_posix(): [p.stat().st_size, p.stat().st_mtime_ns] for p in input_files()}
+
+
 def inputs_digest():
     h = hashlib.sha256()
-    for path in INPUTS + [pyscript_core()]:
+    for path in input_files():
         h.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
 
-def is_current(digest):
+def read_stamp():
     try:
-        return json.loads(STAMP.read_text()).get("inputs") == digest and all(p.exists() for p in parts())
+        return json.loads(STAMP.read_text())
     except (OSError, ValueError):
-        return False
+        return {}
+
+
+def write_stamp(digest, built):
+    tmp = STAMP.with_name(f".{STAMP.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"inputs": digest, "files": file_stats(), "built": built}) + "\n")
+    tmp.replace(STAMP)
 
 
 def remove_snapshot():
@@ -83,20 +98,27 @@ def remove_snapshot():
 
 def build_snapshot(node=None, log=print):
     """Returns True when a new snapshot was written."""
-    if not all(path.exists() for path in INPUTS + [pyscript_core()]):
+    if not all(path.exists() for path in input_files()):
         return False  # nothing vendored yet
-    digest = inputs_digest()
-    if is_current(digest):
-        return False
     node = node or shutil.which("node")
+    stamp = read_stamp()
+    built = all(p.exists() for p in parts())
+    if stamp.get("built") is False and node is None:
+        return False  # said so when it happened; nothing changed since
+    if stamp.get("built") and built and stamp.get("files") == file_stats():
+        return False
+    digest = inputs_digest()
+    if stamp.get("inputs") == digest and stamp.get("built") and built:
+        write_stamp(digest, True)  # same content, new mtimes
+        return False
     if node is None:
-        if parts()[0].exists():
-            log("snapshot: node not found, removing the stale Pyodide snapshot")
         remove_snapshot()
-        log("snapshot: node not found: the page will boot Pyodide from scratch (slower start)")
+        write_stamp(digest, False)
+        log("snapshot: node not found: the page will boot Pyodide from scratch (seconds slower); "
+            "install Node and start again for the fast start")
         return False
     SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = SNAPSHOT.with_suffix(".tmp")
+    tmp = SNAPSHOT.with_name(f".{SNAPSHOT.name}.{os.getpid()}.tmp")  # dot: never served
     env = dict(os.environ, TZ="UTC")
     done = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(pyscript_core()), str(tmp), *map(str, ZIPS)],
                           capture_output=True, text=True, env=env, timeout=300)
@@ -111,8 +133,10 @@ def build_snapshot(node=None, log=print):
     remove_snapshot()
     size = -(-len(image) // PARTS)
     for i, part in enumerate(parts()):
-        part.write_bytes(image[i * size:(i + 1) * size])
-    STAMP.write_text(json.dumps({"inputs": digest}) + "\n")
+        part_tmp = part.with_name(f".{part.name}.{os.getpid()}.tmp")
+        part_tmp.write_bytes(image[i * size:(i + 1) * size])
+        part_tmp.replace(part)
+    write_stamp(digest, True)
     log(f"snapshot: Pyodide snapshot written ({len(image) >> 20} MiB in {PARTS} files)")
     return True
 
