@@ -14,7 +14,8 @@ const parts = [0, 1].map((i) =>
   fetch(new URL(`../build/pyodide.snapshot.${i}`, import.meta.url)).catch(() => null));
 
 // State a snapshot would otherwise share between all visitors: `random`'s seed
-// (embit draws keys from it) and tempfile's name sequence.
+// (embit's pure-Python ECKey.generate draws from it; the app's own keys come from
+// os.urandom, i.e. crypto.getRandomValues) and tempfile's name sequence.
 const RESEED = "import random, tempfile\nrandom.seed()\ntempfile._name_sequence = None";
 
 export { version };
