@@ -83,31 +83,32 @@ allowed). Browser flags would not reach users and are not counted; for scale, 3 
 PAYMENT_ANALYSIS = """\
 ### Where the payment-check time goes
 
-Profiled with `bench/payments.py --profile`: cProfile inside the page's Pyodide (200 checks) and
-pyinstrument in CPython with embit's pure-Python secp256k1 (the same code path). Both agree:
+The page verifies with libsecp256k1 compiled to WebAssembly (tiny-secp256k1 2.2.4's
+`secp256k1.wasm`, vendored and hash-pinned), behind embit's own `ecdsa_verify`
+(`app/ui/secp256k1_wasm.py`); embit's pure-Python verify answers until it has loaded, a fraction
+of a second after the app is ready. `tests/browser/test_secp256k1_wasm.py` checks in the page
+that both give CPython's native libsecp256k1 answers on valid, wrong-message, wrong-key, high-S
+and altered-r signatures, and `tests/browser/test_channel_in_pyodide.py` runs a whole channel in
+the page with it, byte for byte equal to CPython's. K1 is also parsed once per key
+(`app/channel/signatures.py`), not once per `pay`.
+
+Profiled with `bench/payments.py --profile` (cProfile inside the page's Pyodide, 300 checks,
+0.66 ms a check under the profiler):
 
 | part of one `pay` check | share (Pyodide, cProfile) |
 |---|---|
-| ECDSA verify, `embit/util/key.py` `mul` (≈ 256 Jacobian doublings + ≈ 255 mixed additions: u1·G + u2·K1 with Shamir's trick, 1-bit windows) | ≈ 85 % |
-| parsing K1 again for every `pay` (`PublicKey.parse` → `lift_x` → modular square root) | ≈ 7 % |
-| BIP143 sighash of T3 (`sighash_segwit`) | ≈ 2.5 % |
-| JSON parse and validation, building T3, record, `json.dumps` | ≈ 3 % |
+| ECDSA verify: `secp256k1_wasm.ecdsa_verify` (copy key, digest and signature into the wasm memory, libsecp256k1's verify) | ≈ 41 % |
+| BIP143 sighash of T3 (`sighash_segwit`, embit's serialisers and hashlib) | ≈ 22 % |
+| JSON parse and message validation (`parse_message`) | ≈ 11 % |
+| building T3 (`payment_tx`), strict-DER check and parse, new state | ≈ 15 % |
+| `json.dumps` of the record | ≈ 5 % |
 
-So the check is the elliptic-curve multiplication and nothing else; Pyodide runs that pure-Python
-big-integer arithmetic at about half the speed of CPython 3.11 on the same machine (see the
-"browser / CPython pure-Python" row), and libsecp256k1 in CPython is ≈ 20–25× faster than pure
-Python there and ≈ 45× faster than the page. Suggestions, by expected gain:
-
-- **Native verify in the page:** `cryptography` is in Pyodide 314's package lock and verifies
-  ECDSA on SECP256K1 through OpenSSL (the strict DER/low-S checks stay in
-  `app/channel/signatures.py`), or libsecp256k1 compiled to wasm; either should pass 500/s many
-  times over, at the price of a larger download at start-up (weigh against the start-up figures).
-- **A faster pure-Python verify:** width-4+ wNAF for K1, a precomputed table of G multiples (built
-  once per page), and the secp256k1 GLV endomorphism (halves the doublings): together plausibly
-  2–3×, which is about what the 500/s target needs.
-- **Cache K1's parsed point** in `Channel` (it never changes): ≈ 7 % at once.
-- For scale: one viewer sends one `pay` every `pay_interval_s` (5 s by default), so even the
-  current rate is a CPU budget of several hundred viewers per broadcaster page, before video.
+Before the wasm backend, the same profile was ≈ 85 % embit's pure-Python EC multiplication and
+≈ 7 % parsing K1 again for every `pay`; the "before the wasm loads" row is that code path today.
+The check is now spread over ordinary Python, so what is left would need a faster interpreter
+rather than a faster curve. For scale: one viewer sends one `pay` every `pay_interval_s` (5 s by
+default), so one page can check payments for thousands of viewers; the video encoding is what
+limits viewers per broadcaster (see that section).
 """
 
 
@@ -170,9 +171,10 @@ def render_page(results, machine, versions, runs, tiny, date) -> str:
          "T3(amount), BIP143 sighash, strict DER/low-S, ECDSA verify under K1, new state and record), then "
          "`json.dumps` of the record the glue persists before `pay_ack`. Messages are signed beforehand "
          "with increasing amounts (20 per simulated second, the protocol's rate limit). In the browser the "
-         "same code runs in the real page's Pyodide through `tests/browser/pyodide.py`; the pure-Python "
-         "CPython run hides `embit.util.ctypes_secp256k1` so embit falls back to `py_secp256k1`, as in "
-         "the browser."),
+         "same code runs in the real page's Pyodide through `tests/browser/pyodide.py`, as the app runs it "
+         "(libsecp256k1 in wasm behind embit's verify) and with embit's pure-Python verify put back; the "
+         "pure-Python CPython run hides `embit.util.ctypes_secp256k1` so embit falls back to "
+         "`py_secp256k1`."),
         ("onchain.py", "On-chain cost of a channel",
          "vbytes (weight / 4, rounded up) of the real signed transactions. A channel costs T1 + the closing "
          "T3; T2 only if the broadcaster vanishes. The 2015 design: the same channel without SegWit, "

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run every benchmark in bench/ and write docs/benchmarks.md.
 
-    .venv/bin/python bench/run_all.py [--runs 5] [--tiny] [--out docs/benchmarks.md]
+    .venv/bin/python bench/run_all.py [--runs 5] [--tiny] [--out docs/benchmarks.md] [--render]
 
 Each script runs in its own process with --json; this script only collects the rows,
 adds the machine and versions, and writes the page (with --tiny, to --out only if given).
@@ -32,6 +32,7 @@ BENCHES = [  # (script, section title, extra args)
     ("memory.py", "Memory", []),
 ]
 COMMAND = ".venv/bin/python bench/run_all.py"
+SAVED = ROOT / "bench" / "results" / "run_all.json"  # the last full run's rows (git-ignored), for --render
 
 
 def machine() -> dict:
@@ -68,11 +69,19 @@ def main():
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--tiny", action="store_true", help="smoke run of every script")
     p.add_argument("--out", type=Path, help="where to write (default docs/benchmarks.md; with --tiny: nowhere)")
+    p.add_argument("--render", action="store_true",
+                   help=f"only rewrite the page from the last full run's rows ({SAVED.relative_to(ROOT)})")
     args = p.parse_args()
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for script, title, extra in BENCHES:
-            results[script] = run(script, extra, args.runs, args.tiny, tmp)
+    if args.render:
+        results = json.loads(SAVED.read_text())
+    else:
+        results = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for script, title, extra in BENCHES:
+                results[script] = run(script, extra, args.runs, args.tiny, tmp)
+        if not args.tiny:
+            SAVED.parent.mkdir(exist_ok=True)
+            SAVED.write_text(json.dumps(results))
     out = args.out or (None if args.tiny else ROOT / "docs" / "benchmarks.md")
     page = render(results, args)
     if out:
