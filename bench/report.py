@@ -25,15 +25,17 @@ interleaved, 5 each, new clock: cold 3.66 → 1.53 s, warm 3.49 → 1.13 s, on-d
    compiled from source (`python_stdlib.zip` holds `.py` files only). `tools/snapshot.py`, run at
    set-up, does that once in Node with the vendored Pyodide (`loadPyodide({_makeSnapshot: true})`),
    imports what PyScript and the app import before the first screen (≈ 260 modules: asyncio,
-   json, dataclasses, … plus embit and segno) and PyScript's own `pyscript` package compiled
-   (not imported: it needs the page), and saves the interpreter's memory (`makeMemorySnapshot`).
+   json, dataclasses, … plus embit and segno), compiles PyScript's own `pyscript` package and the
+   app's modules from `assets/build/app.zip` (compiled, not imported: they need the page), and
+   saves the interpreter's memory (`makeMemorySnapshot`).
    The page restores it instead: ≈ 0.4–0.6 s from `streamium:pyodide-start` to a ready
    interpreter. PyScript calls `loadPyodide` with `indexURL`, `stdout` and `stderr` only and has no
    setting for other options, so `pyscript.toml`'s `interpreter` is `assets/js/pyodide.mjs`, a
    ≈ 60-line same-origin wrapper around the vendored `pyodide.mjs` that passes `_loadSnapshot` and
    falls back to a normal boot when there is no snapshot (no Node at set-up) or it does not load.
-   The snapshot holds state that must differ per visitor: the wrapper reseeds `random` (embit
-   draws keys from it) after restoring. Two things stay as built: the string hash seed (the same
+   The snapshot holds state that must differ per visitor: the wrapper reseeds `random` (embit's
+   pure-Python `ECKey.generate` draws from it; the app's keys come from `os.urandom`) after
+   restoring. Two things stay as built: the string hash seed (the same
    for every visitor: a peer could precompute colliding dict keys; the 8 KiB message cap bounds the
    cost) and `time.timezone`/`time.tzname` (UTC; `time.localtime()` and `datetime` are right,
    Emscripten asks the browser; the app uses neither).
@@ -65,14 +67,16 @@ interleaved, 5 each, new clock: cold 3.66 → 1.53 s, warm 3.49 → 1.13 s, on-d
   side.
 - **→ app-ready** (≈ +180–300): PyScript writes and imports its `pyscript` package (from the
   snapshot's compiled code: this step was ≈ 200–320 ms before), then `app/main.py`: importing
-  `app.ui.boot` (≈ 40–90 ms: compiling five modules, two dataclasses in `app.config`) and
-  `start()` (≈ 60–90 ms: `/config.json`, the first screen).
+  `app.ui.boot` (its modules' code also comes from the snapshot: compiling them had cost ≈ 40–90
+  ms; the import still runs them, e.g. two dataclasses in `app.config`) and `start()` (≈ 60–90 ms:
+  `/config.json`, the first screen).
 
 Tried, no measurable gain on loopback (kept where they help on real links): gzip vs raw files
 (interleaved runs within noise; gzip is 2.5× less on the wire), which preloads (none, the runtime
 only, all: within ≈ 0.1 s, all slightly best), `gc.collect()` before the snapshot (same size).
-Not done: the app's own modules in the snapshot's compiled code (≈ 40–90 ms, but every app edit
-would rebuild the snapshot, ≈ 9 s of Node); Brotli siblings (snapshot 5.4 MiB instead of 6.6, but
+The app's modules in the snapshot's compiled code took the warm start from 1.04 to 0.94 s (5
+runs each; cold 1.30 → 1.23 s); the price is that an app edit rebuilds the snapshot at the next
+start (≈ 7–9 s of Node). Not done: Brotli siblings (snapshot 5.4 MiB instead of 6.6, but
 Chromium sends `Accept-Encoding: br` over HTTPS only); HTTP/2 in front of serve.py for real
 deployments (no six-connection limit); dropping PyScript (≈ 0.2–0.4 s of its own set-up, not
 allowed). Browser flags would not reach users and are not counted; for scale, 3 cold loads each:

@@ -1,14 +1,19 @@
 // Boots the vendored Pyodide in Node, imports what the page imports at start,
 // and writes the interpreter's memory as a snapshot the page starts from
 // (assets/js/pyodide.mjs). Run by tools/snapshot.py:
-//   node tools/snapshot.mjs PYODIDE_DIR PYSCRIPT_CORE_JS OUT_FILE ZIP...
+//   node tools/snapshot.mjs PYODIDE_DIR PYSCRIPT_CORE_JS OUT_FILE ZIP... [--compile ZIP...]
 // The zips are unpacked where PyScript's [files] puts them ("./*": the home
-// directory), so the modules' __file__ paths match the page's.
+// directory), so the modules' __file__ paths match the page's. The --compile
+// zips (the app) are only compiled, never unpacked or imported: their modules
+// need the page, and their files come from the page's own [files].
 import { loadPyodide } from "../assets/vendor/pyodide/pyodide.mjs";
 import fs from "node:fs";
 import path from "node:path";
 
-const [indexDir, pyscriptCore, outFile, ...zips] = process.argv.slice(2);
+const [indexDir, pyscriptCore, outFile, ...rest] = process.argv.slice(2);
+const split = rest.includes("--compile") ? rest.indexOf("--compile") : rest.length;
+const zips = rest.slice(0, split);
+const compileZips = rest.slice(split + 1);
 
 // What PyScript's bootstrap and the app import before <body data-app-ready>
 // (sys.modules in the page), plus the vendored libraries the app uses.
@@ -43,6 +48,7 @@ del MODULES, name, importlib
 // PyScript writes its own \`pyscript\` package (kept as strings in its core
 // bundle) into the page's file system and imports it before the page's script:
 // compiling those 14 modules is most of the time between py:ready and the app.
+// The app's modules (--compile) are compiled the same way.
 // Compile them here; the import system takes a compiled module only when the
 // source it is about to compile is byte for byte the one compiled here.
 function pyscriptSources(bundle) {
@@ -67,6 +73,19 @@ function pyscriptSources(bundle) {
   return files;
 }
 pyodide.globals.set("SOURCES", pyodide.toPy(pyscriptSources(fs.readFileSync(pyscriptCore, "utf8"))));
+pyodide.globals.set("COMPILE_ZIPS", compileZips.map((zip) => new Uint8Array(fs.readFileSync(zip))));
+pyodide.runPython(`
+def _streamium_zip_sources(zips, sources):
+    import io, os, zipfile
+    for data in zips:
+        with zipfile.ZipFile(io.BytesIO(data.to_bytes())) as archive:
+            for name in archive.namelist():
+                if name.endswith(".py"):
+                    sources[os.path.join(os.getcwd(), name)] = archive.read(name).decode()
+
+_streamium_zip_sources(COMPILE_ZIPS, SOURCES)
+del _streamium_zip_sources, COMPILE_ZIPS
+`);
 pyodide.runPython(`
 def _streamium_code_cache(sources):
     import sys

@@ -10,7 +10,7 @@ the page starts from the imported state in a fraction of the time (docs/benchmar
 Node is needed only for this step. Without it there is no snapshot and the page
 boots Pyodide from scratch, as before: slower, otherwise the same. The snapshot
 is rebuilt when any input changes (the vendored Pyodide, embit and segno, the
-script) and removed when it is stale and cannot be rebuilt.
+app's zip, the script) and removed when it is stale and cannot be rebuilt.
 
 The big runtime files also get a `.gz` sibling, which aiohttp's FileResponse
 serves with `Content-Encoding: gzip` to browsers that accept it.
@@ -33,6 +33,9 @@ SCRIPT = ROOT / "tools" / "snapshot.mjs"
 ZIPS = [ROOT / "assets" / "vendor" / "python" / "embit.zip",
         ROOT / "assets" / "vendor" / "python" / "segno.zip"]
 PYSCRIPT = ROOT / "assets" / "vendor" / "pyscript"
+# Compiled into the snapshot, not imported (tools/pack_app.py writes it, before this runs):
+# an app edit rebuilds the snapshot (about 10 s), and saves the page compiling the app.
+APP_ZIP = ROOT / "assets" / "build" / "app.zip"
 
 
 def pyscript_core():
@@ -42,7 +45,7 @@ def pyscript_core():
 
 
 INPUTS = [PYODIDE / name for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
-                                      "python_stdlib.zip", "pyodide-lock.json")] + ZIPS + [SCRIPT]
+                                      "python_stdlib.zip", "pyodide-lock.json")] + ZIPS + [APP_ZIP, SCRIPT]
 SNAPSHOT = ROOT / "assets" / "build" / "pyodide.snapshot"
 STAMP = SNAPSHOT.with_name("pyodide.snapshot.json")
 # Served as two files (pyodide.snapshot.0 and .1, fetched in parallel and joined by
@@ -120,7 +123,8 @@ def build_snapshot(node=None, log=print):
     SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
     tmp = SNAPSHOT.with_name(f".{SNAPSHOT.name}.{os.getpid()}.tmp")  # dot: never served
     env = dict(os.environ, TZ="UTC")
-    done = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(pyscript_core()), str(tmp), *map(str, ZIPS)],
+    done = subprocess.run([node, str(SCRIPT), str(PYODIDE), str(pyscript_core()), str(tmp), *map(str, ZIPS),
+                           "--compile", str(APP_ZIP)],
                           capture_output=True, text=True, env=env, timeout=300)
     if done.returncode != 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)

@@ -29,7 +29,7 @@ def test_a_second_run_does_nothing():
 
 
 @needs_node
-def test_the_snapshot_starts_with_the_libraries_already_imported(tmp_path):
+def test_the_snapshot_starts_with_the_libraries_imported_and_the_app_compiled(tmp_path):
     snapshot.build_snapshot(log=lambda m: None)
     probe = tmp_path / "probe.mjs"
     wrapper = snapshot.ROOT / "assets" / "js" / "pyodide.mjs"  # the page's, for expandSnapshot
@@ -47,10 +47,18 @@ console.log(pyodide.runPython("import sys; ' '.join(m for m in ('embit.ec', 'seg
 pyodide.FS.mkdirTree("pyscript");
 pyodide.FS.writeFile("pyscript/__init__.py", "CHANGED = True\\n");
 console.log(pyodide.runPython("import pyscript; str(pyscript.CHANGED)"));
+// the app's modules are compiled in it too (from app.zip, which is not unpacked there)
+console.log(pyodide.runPython(`
+import os, sys
+loader = sys.modules["_frozen_importlib_external"].SourceLoader.source_to_code
+compiled = dict(zip(loader.__code__.co_freevars, (c.cell_contents for c in loader.__closure__)))["compiled"]
+wanted = [os.path.join(os.getcwd(), name) for name in ("app/ui/boot.py", "app/channel/broadcaster.py")]
+str(all(path in compiled for path in wanted) and not os.path.exists(wanted[0]))
+`));
 """)
     run = subprocess.run([NODE, str(probe)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.split()[-5:] == ["embit.ec", "segno", "asyncio", "json", "True"]
+    assert run.stdout.split()[-6:] == ["embit.ec", "segno", "asyncio", "json", "True", "True"]
 
 
 def test_without_node_a_stale_snapshot_is_removed_and_the_page_boots_from_scratch(tmp_path, monkeypatch):
