@@ -23,6 +23,11 @@ def parser(doc: str, runs: int = 5) -> argparse.ArgumentParser:
     return p
 
 
+def cdp_metrics(cdp) -> dict:
+    """Chromium's page counters (CDP Performance.getMetrics, after Performance.enable) by name."""
+    return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+
+
 def row(figure: str, values, unit: str, target: str = "", met=None, fmt: str = "{:.2f}", note: str = "") -> dict:
     """One table row; `met` is True/False/None (no target), `values` one number per run."""
     values = list(values)

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT  # noqa: F401  (sets sys.path)
+from common import cdp_metrics  # (also sets sys.path)
 
 from playwright.sync_api import sync_playwright
 
@@ -200,9 +200,6 @@ class Live:
         page.wait_for_selector("body[data-app-ready=true]", timeout=120_000)
         return page
 
-    def pid(self, role):
-        return browser_pid(role)
-
 
 def bench_times(page) -> dict:
     return page.evaluate("window.__bench.t")
@@ -214,7 +211,7 @@ def rtts(page) -> list:
 
 def memory(page, cdp) -> dict:
     """JS heap (CDP Performance.getMetrics and performance.memory) and wasm memory, in bytes."""
-    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    metrics = cdp_metrics(cdp)
     out = page.evaluate(MEMORY_JS)
     out.update(heap_used=metrics["JSHeapUsedSize"], heap_total=metrics["JSHeapTotalSize"])
     return out

@@ -29,7 +29,7 @@ Performance.getMetrics TaskDuration/ScriptDuration), they go in the notes.
 
 import time
 
-from common import emit, parser, row
+from common import cdp_metrics, emit, parser, row
 
 import live
 
@@ -48,14 +48,10 @@ def add_viewers(world, link, viewers, n):
         live.wait_watching(v, timeout=90_000, past=1)
 
 
-def metrics(cdp):
-    return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-
-
-def watch_window(world, broadcaster, cdp, viewers, window, every):
+def watch_window(broadcaster, cdp, viewers, window, every):
     """Sample for `window` seconds; returns what the window showed."""
     video0 = [v.evaluate(live.VIDEO_JS) for v in viewers]
-    m0, cpu0, vcpu0 = metrics(cdp), live.CpuSample("broadcaster"), live.CpuSample("viewers")
+    m0, cpu0, vcpu0 = cdp_metrics(cdp), live.CpuSample("broadcaster"), live.CpuSample("viewers")
     cpu_marks, margins, closed = [cpu0], {}, set()
     start = time.monotonic()
     next_cpu = start + every
@@ -71,7 +67,7 @@ def watch_window(world, broadcaster, cdp, viewers, window, every):
             cpu_marks.append(live.CpuSample("broadcaster"))
             next_cpu += every
         time.sleep(1)
-    m1, cpu1, vcpu1 = metrics(cdp), live.CpuSample("broadcaster"), live.CpuSample("viewers")
+    m1, cpu1, vcpu1 = cdp_metrics(cdp), live.CpuSample("broadcaster"), live.CpuSample("viewers")
     if cpu1.at - cpu_marks[-1].at > every / 2:
         cpu_marks.append(cpu1)
     video1 = [v.evaluate(live.VIDEO_JS) for v in viewers]
@@ -144,7 +140,7 @@ def main():
         for n in counts:
             add_viewers(world, link, viewers, n)
             time.sleep(3)
-            step = watch_window(world, broadcaster, cdp, viewers, window, every)
+            step = watch_window(broadcaster, cdp, viewers, window, every)
             steps.append(step)
             print(f"N={n}: {'pass' if step['ok'] else 'FAIL'}", flush=True)
             if not step["ok"]:
