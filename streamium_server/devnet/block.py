@@ -132,12 +132,16 @@ def assemble(prev_hash: bytes, time: int, cb: Transaction, txs: list[Transaction
     return header, header.serialize() + body
 
 
+def base_size(tx: Transaction) -> int:
+    """Bytes of the serialisation without witness data (what the txid commits to)."""
+    total = len(tx.serialize())
+    return total - (2 + sum(len(inp.witness.serialize()) for inp in tx.vin) if tx.is_segwit else 0)
+
 
 def weight(tx: Transaction) -> int:
     """BIP141 weight: non-witness bytes count four times, witness bytes once."""
     total = len(tx.serialize())
-    witness = 2 + sum(len(inp.witness.serialize()) for inp in tx.vin) if tx.is_segwit else 0
-    return (total - witness) * 4 + witness
+    return 3 * base_size(tx) + total
 
 
 def vsize(tx: Transaction) -> int:

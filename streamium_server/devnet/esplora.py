@@ -1,92 +1,32 @@
-"""Esplora's JSON shapes (Blockstream electrs REST) built from the devnet's
-index and mempool, so wallets and the app talk to the devnet exactly as they
-would to blockstream.info or mempool.space."""
+"""Esplora's JSON shapes, field for field as electrs' `src/rest.rs` serialises
+them, built from the devnet's index and mempool, so wallets (BDK among them)
+and the app read the devnet as they read blockstream.info or mempool.space."""
 
+from embit import compact
 from embit.networks import NETWORKS
 from embit.script import Script
 from embit.transaction import Transaction
 
-from . import block
-from .index import Confirmation
+from . import block, script
+from .index import Confirmation, scripthash
+from .mempool import Entry, is_coinbase
 from .node import Devnet
 
-OPCODES = {
-    0x00: "OP_0", 0x4C: "OP_PUSHDATA1", 0x4D: "OP_PUSHDATA2", 0x4E: "OP_PUSHDATA4",
-    0x4F: "OP_PUSHNUM_NEG1", 0x50: "OP_RESERVED", 0x61: "OP_NOP", 0x62: "OP_VER", 0x63: "OP_IF",
-    0x64: "OP_NOTIF", 0x65: "OP_VERIF", 0x66: "OP_VERNOTIF", 0x67: "OP_ELSE", 0x68: "OP_ENDIF",
-    0x69: "OP_VERIFY", 0x6A: "OP_RETURN", 0x6B: "OP_TOALTSTACK", 0x6C: "OP_FROMALTSTACK",
-    0x6D: "OP_2DROP", 0x6E: "OP_2DUP", 0x6F: "OP_3DUP", 0x70: "OP_2OVER", 0x71: "OP_2ROT",
-    0x72: "OP_2SWAP", 0x73: "OP_IFDUP", 0x74: "OP_DEPTH", 0x75: "OP_DROP", 0x76: "OP_DUP",
-    0x77: "OP_NIP", 0x78: "OP_OVER", 0x79: "OP_PICK", 0x7A: "OP_ROLL", 0x7B: "OP_ROT",
-    0x7C: "OP_SWAP", 0x7D: "OP_TUCK", 0x7E: "OP_CAT", 0x7F: "OP_SUBSTR", 0x80: "OP_LEFT",
-    0x81: "OP_RIGHT", 0x82: "OP_SIZE", 0x83: "OP_INVERT", 0x84: "OP_AND", 0x85: "OP_OR",
-    0x86: "OP_XOR", 0x87: "OP_EQUAL", 0x88: "OP_EQUALVERIFY", 0x89: "OP_RESERVED1",
-    0x8A: "OP_RESERVED2", 0x8B: "OP_1ADD", 0x8C: "OP_1SUB", 0x8D: "OP_2MUL", 0x8E: "OP_2DIV",
-    0x8F: "OP_NEGATE", 0x90: "OP_ABS", 0x91: "OP_NOT", 0x92: "OP_0NOTEQUAL", 0x93: "OP_ADD",
-    0x94: "OP_SUB", 0x95: "OP_MUL", 0x96: "OP_DIV", 0x97: "OP_MOD", 0x98: "OP_LSHIFT",
-    0x99: "OP_RSHIFT", 0x9A: "OP_BOOLAND", 0x9B: "OP_BOOLOR", 0x9C: "OP_NUMEQUAL",
-    0x9D: "OP_NUMEQUALVERIFY", 0x9E: "OP_NUMNOTEQUAL", 0x9F: "OP_LESSTHAN", 0xA0: "OP_GREATERTHAN",
-    0xA1: "OP_LESSTHANOREQUAL", 0xA2: "OP_GREATERTHANOREQUAL", 0xA3: "OP_MIN", 0xA4: "OP_MAX",
-    0xA5: "OP_WITHIN", 0xA6: "OP_RIPEMD160", 0xA7: "OP_SHA1", 0xA8: "OP_SHA256", 0xA9: "OP_HASH160",
-    0xAA: "OP_HASH256", 0xAB: "OP_CODESEPARATOR", 0xAC: "OP_CHECKSIG", 0xAD: "OP_CHECKSIGVERIFY",
-    0xAE: "OP_CHECKMULTISIG", 0xAF: "OP_CHECKMULTISIGVERIFY", 0xB0: "OP_NOP1", 0xB1: "OP_CLTV",
-    0xB2: "OP_CSV", 0xBA: "OP_CHECKSIGADD", 0xFF: "OP_INVALIDOPCODE",
-}
-OPCODES.update({0x50 + n: f"OP_PUSHNUM_{n}" for n in range(1, 17)})
-OPCODES.update({0xB0 + n: f"OP_NOP{n + 1}" for n in range(3, 10)})
-OPCODES.update({n: f"OP_RETURN_{n}" for n in range(0xBB, 0xFF)})
-FEE_TARGETS = [*range(1, 26), 144, 504, 1008]
+FEE_TARGETS = [*range(1, 26), 144, 504, 1008]  # electrs' CONF_TARGETS
+CHAIN_TXS_PER_PAGE = 25
+MAX_MEMPOOL_TXS = 50
+BLOCK_LIMIT = 10  # blocks per GET /blocks page
+VSIZE_BIN_WIDTH = 50_000  # vB per fee histogram bin
 
 
-def script_asm(data: bytes) -> str:
-    """rust-bitcoin's asm notation, as Esplora prints it."""
-    parts, i = [], 0
-    while i < len(data):
-        op = data[i]
-        i += 1
-        if 0x01 <= op <= 0x4B:
-            size, name = op, f"OP_PUSHBYTES_{op}"
-        elif op in (0x4C, 0x4D, 0x4E):
-            width = {0x4C: 1, 0x4D: 2, 0x4E: 4}[op]
-            if i + width > len(data):
-                parts.append("<unexpected end>")
-                break
-            size, name = int.from_bytes(data[i:i + width], "little"), OPCODES[op]
-            i += width
-        else:
-            parts.append(OPCODES[op])
-            continue
-        if i + size > len(data):
-            parts.append("<push past end>")
-            break
-        parts.append(f"{name} {data[i:i + size].hex()}")
-        i += size
-    return " ".join(parts)
-
-
-def script_type(data: bytes) -> str:
-    if not data:
-        return "empty"
-    if data[0] == 0x6A:
-        return "op_return"
-    if (len(data) == 35 and data[0] == 33 or len(data) == 67 and data[0] == 65) and data[-1] == 0xAC:
-        return "p2pk"
-    kind = Script(data).script_type()
-    if kind:
-        return {"p2wpkh": "v0_p2wpkh", "p2wsh": "v0_p2wsh", "p2tr": "v1_p2tr"}.get(kind, kind)
-    if data == bytes.fromhex("51024e73"):
-        return "anchor"
-    return "provably_unspendable" if data[0] == 0xFF or len(data) > 10_000 else "unknown"
-
-
-def output_json(script: bytes, value: int) -> dict:
+def output_json(spk: bytes, value: int) -> dict:
     out = {
-        "scriptpubkey": script.hex(),
-        "scriptpubkey_asm": script_asm(script),
-        "scriptpubkey_type": script_type(script),
+        "scriptpubkey": spk.hex(),
+        "scriptpubkey_asm": script.script_asm(spk),
+        "scriptpubkey_type": script.esplora_type(spk),
     }
     try:
-        out["scriptpubkey_address"] = Script(script).address(NETWORKS["regtest"])
+        out["scriptpubkey_address"] = Script(spk).address(NETWORKS["regtest"])
     except Exception:
         pass
     out["value"] = value
@@ -117,23 +57,37 @@ def prevout(devnet: Devnet, txid: str, vout: int) -> tuple[bytes, int] | None:
     return (coin.script_pubkey, coin.value) if coin else None
 
 
+def _inner_scripts(inp, spent_spk: bytes) -> dict:
+    """electrs' get_innerscripts: the P2SH redeem script and the P2WSH witness script, as asm."""
+    inner = {}
+    redeem = script.last_push(inp.script_sig.data) if script.solve(spent_spk)[0] == script.P2SH else None
+    if redeem is not None:
+        inner["inner_redeemscript_asm"] = script.script_asm(redeem)
+    wrapped = redeem if redeem is not None else spent_spk
+    if script.solve(wrapped)[0] == script.P2WSH and inp.witness.items:
+        inner["inner_witnessscript_asm"] = script.script_asm(inp.witness.items[-1])
+    return inner
+
+
 def tx_json(devnet: Devnet, tx: Transaction, raw: bytes, conf: Confirmation | None) -> dict:
+    coinbase = is_coinbase(tx)
     vin, value_in = [], 0
-    is_coinbase = tx.vin[0].txid == bytes(32) and tx.vin[0].vout == 0xFFFFFFFF
     for inp in tx.vin:
-        spent = None if is_coinbase else prevout(devnet, inp.txid.hex(), inp.vout)
+        spent = None if coinbase else prevout(devnet, inp.txid.hex(), inp.vout)
         value_in += spent[1] if spent else 0
         item = {
             "txid": inp.txid.hex(),
             "vout": inp.vout,
             "prevout": output_json(*spent) if spent else None,
             "scriptsig": inp.script_sig.data.hex(),
-            "scriptsig_asm": script_asm(inp.script_sig.data),
+            "scriptsig_asm": script.script_asm(inp.script_sig.data),
         }
         if inp.witness.items:
             item["witness"] = [w.hex() for w in inp.witness.items]
-        item["is_coinbase"] = is_coinbase
+        item["is_coinbase"] = coinbase
         item["sequence"] = inp.sequence
+        if spent:
+            item.update(_inner_scripts(inp, spent[0]))
         vin.append(item)
     return {
         "txid": tx.txid().hex(),
@@ -143,12 +97,17 @@ def tx_json(devnet: Devnet, tx: Transaction, raw: bytes, conf: Confirmation | No
         "vout": [output_json(out.script_pubkey.data, out.value) for out in tx.vout],
         "size": len(raw),
         "weight": block.weight(tx),
-        "fee": 0 if is_coinbase else value_in - sum(out.value for out in tx.vout),
+        "fee": 0 if coinbase else value_in - sum(out.value for out in tx.vout),
         "status": status_json(conf),
     }
 
 
-def outspend_json(devnet: Devnet, txid: str, vout: int) -> dict:
+def txs_json(devnet: Devnet, txids: list[str]) -> list[dict]:
+    return [tx_json(devnet, *find_tx(devnet, txid)) for txid in txids]
+
+
+def spending_json(devnet: Devnet, txid: str, vout: int) -> dict:
+    """electrs' SpendingValue: {"spent": false} for an unspent or unknown output."""
     spender = devnet.mempool.spends.get((txid, vout))
     if spender:
         return {"spent": True, "txid": spender[0], "vin": spender[1], "status": {"confirmed": False}}
@@ -157,6 +116,24 @@ def outspend_json(devnet: Devnet, txid: str, vout: int) -> dict:
         conf = devnet.index.tx(out.spent_txid)[1]
         return {"spent": True, "txid": out.spent_txid, "vin": out.spent_vin, "status": status_json(conf)}
     return {"spent": False}
+
+
+def outspends_json(devnet: Devnet, txid: str) -> list[dict] | None:
+    found = find_tx(devnet, txid)
+    if found is None:
+        return None
+    return [spending_json(devnet, txid, vout) for vout in range(len(found[0].vout))]
+
+
+# -- addresses and script hashes ---------------------------------------------------------
+
+def _mempool_history(devnet: Devnet, key: bytes):
+    """(entry, funded values, spent values) of mempool txs touching the script hash `key`, newest first."""
+    for entry in reversed(list(devnet.mempool.entries.values())):
+        funded = [out.value for out in entry.tx.vout if scripthash(out.script_pubkey.data) == key]
+        spent = [value for spk, value in entry.prevouts if scripthash(spk) == key]
+        if funded or spent:
+            yield entry, funded, spent
 
 
 def _stats(funded: list[int], spent: list[int], tx_count: int) -> dict:
@@ -169,79 +146,87 @@ def _stats(funded: list[int], spent: list[int], tx_count: int) -> dict:
     }
 
 
-def _mempool_touching(devnet: Devnet, script: bytes):
-    """Mempool (entry, funded values, spent values) for `script`, newest first."""
-    for entry in reversed(list(devnet.mempool.entries.values())):
-        funded = [out.value for out in entry.tx.vout if out.script_pubkey.data == script]
-        spent = []
-        for inp in entry.tx.vin:
-            prev = prevout(devnet, inp.txid.hex(), inp.vout)
-            if prev and prev[0] == script:
-                spent.append(prev[1])
-        if funded or spent:
-            yield entry, funded, spent
-
-
-def address_json(devnet: Devnet, address: str, script: bytes) -> dict:
-    outputs = devnet.index.outputs_of(script)
-    chain_spent = [o.value for o in outputs if o.spent_txid]
-    mempool = list(_mempool_touching(devnet, script))
+def stats_json(devnet: Devnet, label: str, name: str, key: bytes) -> dict:
+    """GET /address/:a or /scripthash/:h; `label` is "address" or "scripthash"."""
+    outputs = devnet.index.outputs_of(key)
+    mempool = list(_mempool_history(devnet, key))
     return {
-        "address": address,
-        "chain_stats": _stats([o.value for o in outputs], chain_spent, len(devnet.index.txids_of(script))),
-        "mempool_stats": _stats(
-            [v for _, f, _ in mempool for v in f], [v for _, _, s in mempool for v in s], len(mempool)
-        ),
+        label: name,
+        "chain_stats": _stats([o.value for o in outputs], [o.value for o in outputs if o.spent_txid],
+                              len(devnet.index.txids_of(key))),
+        "mempool_stats": _stats([v for _, f, _ in mempool for v in f], [v for _, _, s in mempool for v in s],
+                                len(mempool)),
     }
 
 
-def utxo_json(devnet: Devnet, script: bytes) -> list[dict]:
+def utxo_json(devnet: Devnet, key: bytes) -> list[dict]:
+    """Confirmed outputs not spent in the mempool, then unspent mempool outputs (electrs' order)."""
     utxos = []
-    for entry, _, _ in _mempool_touching(devnet, script):
-        for vout, out in enumerate(entry.tx.vout):
-            if out.script_pubkey.data == script and (entry.txid, vout) not in devnet.mempool.spends:
-                utxos.append({"txid": entry.txid, "vout": vout, "status": {"confirmed": False}, "value": out.value})
-    for out in devnet.index.outputs_of(script):
+    for out in devnet.index.outputs_of(key):
         if not out.spent_txid and (out.txid, out.vout) not in devnet.mempool.spends:
             conf = devnet.index.tx(out.txid)[1]
             utxos.append({"txid": out.txid, "vout": out.vout, "status": status_json(conf), "value": out.value})
+    for entry, _, _ in reversed(list(_mempool_history(devnet, key))):
+        for vout, out in enumerate(entry.tx.vout):
+            if scripthash(out.script_pubkey.data) == key and (entry.txid, vout) not in devnet.mempool.spends:
+                utxos.append({"txid": entry.txid, "vout": vout, "status": {"confirmed": False}, "value": out.value})
     return utxos
 
 
-def address_txs_json(devnet: Devnet, script: bytes) -> list[dict]:
-    """Up to 50 mempool txs then the newest 25 confirmed, as Esplora pages them."""
-    txs = [tx_json(devnet, e.tx, e.raw, None) for e, _, _ in _mempool_touching(devnet, script)][:50]
-    for txid in devnet.index.txids_of(script)[:25]:
-        txs.append(tx_json(devnet, *find_tx(devnet, txid)))
-    return txs
+def mempool_txs_json(devnet: Devnet, key: bytes) -> list[dict]:
+    entries = [entry for entry, _, _ in _mempool_history(devnet, key)][:MAX_MEMPOOL_TXS]
+    return [tx_json(devnet, e.tx, e.raw, None) for e in entries]
 
+
+def chain_txs_json(devnet: Devnet, key: bytes, last_seen: str | None = None) -> list[dict]:
+    """Up to 25 confirmed txs, newest first, after `last_seen` when given (electrs' paging)."""
+    txids = devnet.index.txids_of(key)
+    if last_seen is not None:
+        txids = txids[txids.index(last_seen) + 1:] if last_seen in txids else []
+    return txs_json(devnet, txids[:CHAIN_TXS_PER_PAGE])
+
+
+def history_json(devnet: Devnet, key: bytes) -> list[dict]:
+    """GET .../txs: up to 50 mempool txs, then the first 25 confirmed."""
+    return mempool_txs_json(devnet, key) + chain_txs_json(devnet, key)
+
+
+# -- mempool ------------------------------------------------------------------------------
 
 def mempool_json(devnet: Devnet) -> dict:
-    entries = list(devnet.mempool.entries.values())
-    histogram: dict[float, int] = {}
-    for e in entries:
-        rate = round(e.fee / e.vsize, 1)
-        histogram[rate] = histogram.get(rate, 0) + e.vsize
+    """electrs' BacklogStats, with its make_fee_histogram bins."""
+    entries: list[Entry] = list(devnet.mempool.entries.values())
+    histogram, bin_size, last_rate = [], 0, 0.0
+    for e in sorted(entries, key=lambda e: e.fee / e.vsize, reverse=True):
+        rate = e.fee / e.vsize
+        if bin_size > VSIZE_BIN_WIDTH and last_rate != rate:
+            histogram.append([last_rate, bin_size])
+            bin_size = 0
+        last_rate = rate
+        bin_size += e.vsize
+    if bin_size:
+        histogram.append([last_rate, bin_size])
     return {
         "count": len(entries),
         "vsize": sum(e.vsize for e in entries),
         "total_fee": sum(e.fee for e in entries),
-        "fee_histogram": [[rate, vsize] for rate, vsize in sorted(histogram.items(), reverse=True)],
+        "fee_histogram": histogram,
     }
 
 
 def fee_estimates_json() -> dict:
-    """Every block has room on the devnet, so the minimum relay rate always confirms next block."""
+    """Every devnet block has room, so the minimum relay rate confirms in the next one."""
     return {str(target): 1.0 for target in FEE_TARGETS}
 
 
+# -- blocks --------------------------------------------------------------------------------
+
 def block_json(devnet: Devnet, height: int) -> dict:
-    """Esplora's /block/:hash; `mediantime` is what a wallet needs to know a time lock has passed."""
+    """electrs' BlockValue; `mediantime` tells a wallet when a time lock has passed."""
     chain = devnet.chain
     raw = chain.raw_block(height)
     header = raw[:80]
     txs = chain.block(height).txs
-    witness = sum(2 + sum(len(i.witness.serialize()) for i in tx.vin) for tx in txs if tx.is_segwit)
     bits = int.from_bytes(header[72:76], "little")
     return {
         "id": chain.block_hash(height),
@@ -250,7 +235,7 @@ def block_json(devnet: Devnet, height: int) -> dict:
         "timestamp": chain.block_time(height),
         "tx_count": len(txs),
         "size": len(raw),
-        "weight": 3 * (len(raw) - witness) + len(raw),
+        "weight": 4 * 80 + 4 * len(compact.to_bytes(len(txs))) + sum(block.weight(tx) for tx in txs),
         "merkle_root": header[36:68][::-1].hex(),
         "previousblockhash": chain.block_hash(height - 1) if height else None,
         "mediantime": chain.median_time_past(height),
@@ -258,3 +243,39 @@ def block_json(devnet: Devnet, height: int) -> dict:
         "bits": bits,
         "difficulty": 0x00000000FFFF * 2 ** (8 * (0x1D - 3)) / ((bits & 0xFFFFFF) * 2 ** (8 * ((bits >> 24) - 3))),
     }
+
+
+def blocks_json(devnet: Devnet, start: int) -> list[dict]:
+    """GET /blocks[/:start_height]: ten blocks from `start` down."""
+    return [block_json(devnet, h) for h in range(start, max(start - BLOCK_LIMIT, -1), -1)]
+
+
+def block_status_json(devnet: Devnet, block_hash: str) -> dict:
+    height = devnet.index.block_height(block_hash)
+    if height is None:
+        return {"in_best_chain": False, "height": None, "next_best": None}
+    following = devnet.chain.block_hash(height + 1) if height < devnet.chain.height else None
+    return {"in_best_chain": True, "height": height, "next_best": following}
+
+
+def block_txids(devnet: Devnet, height: int) -> list[str]:
+    return [tx.txid().hex() for tx in devnet.chain.block(height).txs]
+
+
+def merkle_proof_json(devnet: Devnet, txid: str) -> dict | None:
+    """electrum_merkle's branch for a confirmed tx: sibling hashes from the leaf up, as hex txids."""
+    found = devnet.index.tx(txid)
+    if found is None:
+        return None
+    height = found[1].height
+    level = [bytes.fromhex(t)[::-1] for t in block_txids(devnet, height)]
+    pos = index = [t[::-1].hex() for t in level].index(txid)
+    branch = []
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        index ^= 1
+        branch.append(level[index][::-1].hex())
+        index //= 2
+        level = [block.sha256d(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+    return {"block_height": height, "merkle": branch, "pos": pos}

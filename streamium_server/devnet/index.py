@@ -1,25 +1,33 @@
 """The devnet's own record of confirmed transactions, outputs and who spent
 them, which the kernel does not keep but an Esplora API must answer from.
-SQLite (stdlib) so each block lands atomically and address look-ups are
-indexed; it is derived data and catches up from the kernel's block store
-whenever it is behind (e.g. after a crash between block and index write)."""
+SQLite (stdlib) so each block lands atomically and look-ups by script hash
+(Esplora's sha256 of the output script) are indexed; it is derived data and
+catches up from the kernel's block store whenever it is behind (e.g. after a
+crash between block and index write) or was written by an older schema."""
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from .chain import ChainBlock
 
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL, time INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS txs (
     txid TEXT PRIMARY KEY, raw BLOB NOT NULL, height INTEGER NOT NULL, position INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outputs (
     txid TEXT NOT NULL, vout INTEGER NOT NULL, script BLOB NOT NULL, value INTEGER NOT NULL,
-    spent_txid TEXT, spent_vin INTEGER, PRIMARY KEY (txid, vout));
-CREATE INDEX IF NOT EXISTS outputs_script ON outputs (script);
+    spent_txid TEXT, spent_vin INTEGER, scripthash BLOB NOT NULL, PRIMARY KEY (txid, vout));
+CREATE INDEX IF NOT EXISTS outputs_scripthash ON outputs (scripthash);
 CREATE INDEX IF NOT EXISTS outputs_spent ON outputs (spent_txid);
 """
+
+
+def scripthash(script: bytes) -> bytes:
+    """Esplora's (and Electrum's) key for an output script: its SHA-256."""
+    return hashlib.sha256(script).digest()
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,9 @@ class Confirmation:
     height: int
     hash: str
     time: int
+
+
+OUTPUT_COLUMNS = "txid, vout, script, value, spent_txid, spent_vin"
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,10 @@ class Index:
         # Derived data, rebuilt from the kernel if lost: no fsync per block.
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=OFF")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            self._db.executescript("DROP TABLE IF EXISTS blocks; DROP TABLE IF EXISTS txs; "
+                                   "DROP TABLE IF EXISTS outputs;")
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -78,8 +93,9 @@ class Index:
                         [(txid, vin, inp.txid.hex(), inp.vout) for vin, inp in enumerate(tx.vin)],
                     )
                 db.executemany(
-                    "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, NULL, NULL)",
-                    [(txid, vout, out.script_pubkey.data, out.value) for vout, out in enumerate(tx.vout)],
+                    "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+                    [(txid, vout, out.script_pubkey.data, out.value, scripthash(out.script_pubkey.data))
+                     for vout, out in enumerate(tx.vout)],
                 )
             db.execute("COMMIT")
         except BaseException:
@@ -95,20 +111,24 @@ class Index:
         return (row[0], Confirmation(*row[1:])) if row else None
 
     def output(self, txid: str, vout: int) -> Output | None:
-        row = self._db.execute("SELECT * FROM outputs WHERE txid = ? AND vout = ?", (txid, vout)).fetchone()
+        row = self._db.execute(f"SELECT {OUTPUT_COLUMNS} FROM outputs WHERE txid = ? AND vout = ?",
+                               (txid, vout)).fetchone()
         return Output(*row) if row else None
 
-    def outputs_of(self, script: bytes) -> list[Output]:
-        rows = self._db.execute("SELECT * FROM outputs WHERE script = ?", (script,)).fetchall()
+    def outputs_of(self, script_hash: bytes) -> list[Output]:
+        """Confirmed outputs paying the script with this hash, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {OUTPUT_COLUMNS} FROM outputs o JOIN txs t USING (txid) WHERE scripthash = ? "
+            "ORDER BY t.height, t.position, o.vout", (script_hash,)).fetchall()
         return [Output(*row) for row in rows]
 
-    def txids_of(self, script: bytes) -> list[str]:
-        """Confirmed txs funding or spending `script`, newest first."""
+    def txids_of(self, script_hash: bytes) -> list[str]:
+        """Confirmed txs funding or spending the script with this hash, newest first."""
         rows = self._db.execute(
             """SELECT txid FROM txs WHERE txid IN (
-                   SELECT txid FROM outputs WHERE script = ?
-                   UNION SELECT spent_txid FROM outputs WHERE script = ? AND spent_txid IS NOT NULL)
+                   SELECT txid FROM outputs WHERE scripthash = ?
+                   UNION SELECT spent_txid FROM outputs WHERE scripthash = ? AND spent_txid IS NOT NULL)
                ORDER BY height DESC, position DESC""",
-            (script, script),
+            (script_hash, script_hash),
         ).fetchall()
         return [row[0] for row in rows]

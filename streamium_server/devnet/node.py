@@ -2,6 +2,7 @@
 clock offset in one data folder, so a developer's regtest survives restarts
 and a test can build a fresh one with `reset=True`."""
 
+import collections
 import json
 import logging
 import os
@@ -13,10 +14,11 @@ from pathlib import Path
 from embit.networks import NETWORKS
 from embit.script import address_to_scriptpubkey
 
-from . import block
+from . import block, policy, script
 from .chain import MAX_FUTURE_DRIFT, BlockRejected, KernelChain, MinedBlock
 from .index import Index
-from .mempool import Mempool, TxRejected
+from .mempool import Mempool, decode
+from .policy import TxRejected
 from .wallet import Key, Prevout
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ MAX_MINE = 1000
 FAUCET_MAX = 10 * block.COIN
 DUST = 546
 FAUCET_FEERATE = 2  # sat/vB
+RECENT_TXS = 10  # electrs' RECENT_TXS_SIZE, for GET /mempool/recent
 INDEX_FILES = ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm")
 DATA_FILES = ("kernel", "faucet.key", *INDEX_FILES, "mempool.json", "state.json")
 
@@ -62,6 +65,7 @@ class Devnet:
         self.chain = KernelChain(self.dir / "kernel")
         self.index = self._open_index()
         self.mempool = Mempool(self.chain, self.index)
+        self.recent = collections.deque(maxlen=RECENT_TXS)  # newest first, kept after they leave
         if self.chain.height == 0:
             self.mine(INITIAL_BLOCKS)
         self._restore_mempool()
@@ -121,14 +125,28 @@ class Devnet:
     # -- transactions and blocks ----------------------------------------------
 
     def submit(self, raw: bytes) -> str:
-        """Admit a tx to the mempool (TxRejected says why not); with
-        block_interval 0 it is mined at once. Returns the txid."""
+        """sendrawtransaction as Bitcoin Core 28 answers it, at its default maxfeerate and
+        maxburnamount: the txid (also for a tx the mempool already has), or TxRejected with
+        Core's error code and message. With block_interval 0 the tx is mined at once."""
+        tx = decode(raw)
+        for out in tx.vout:
+            spk = out.script_pubkey.data
+            if (script.is_unspendable(spk) or not script.has_valid_ops(spk)) and out.value > 0:
+                raise TxRejected("Unspendable output exceeds maximum configured by user (maxburnamount)",
+                                 code=policy.RPC_TRANSACTION_ERROR)
+        txid = tx.txid().hex()
         with self.lock:
-            entry = self.mempool.accept(raw)
+            if any(self.chain.coin(txid, vout) for vout in range(len(tx.vout))):
+                raise TxRejected("Transaction outputs already in utxo set", code=policy.RPC_VERIFY_ALREADY_IN_UTXO_SET)
+            if txid in self.mempool.entries:
+                return txid
+            entry = self.mempool.accept(raw, max_fee_rate=policy.MAX_RAW_TX_FEERATE)
+            self.recent.appendleft({"txid": txid, "fee": entry.fee, "vsize": entry.vsize,
+                                    "value": sum(value for _, value in entry.prevouts)})
             self._save()
             if self.block_interval == 0:
                 self.mine(1)
-            return entry.txid
+            return txid
 
     def mine(self, blocks: int = 1, advance_s: int = 0) -> list[MinedBlock]:
         """Move the clock `advance_s` forward, then mine `blocks` blocks that
@@ -158,8 +176,7 @@ class Devnet:
             dropped = self.mempool.revalidate()
             if not dropped:  # the kernel disagrees with our checks: do not keep retrying
                 dropped = [(txid, str(e)) for txid in self.mempool.entries]
-                self.mempool.entries.clear()
-                self.mempool.spends.clear()
+                self.mempool.clear()
             log.warning("dropped from mempool: %s", dropped)
             mined = self._mine_with(self.mempool.template(MAX_BLOCK_WEIGHT))
         self.index.add_block(self.chain.block(mined.height))
@@ -174,27 +191,29 @@ class Devnet:
     # -- faucet -------------------------------------------------------------------
 
     def faucet_coins(self) -> list[Prevout]:
-        """The faucet's spendable coins: mature chain coins and its own
+        """The faucet's spendable coins, confirmed ones first (a long chain of unconfirmed
+        change would hit Core's 25-ancestor limit): mature chain coins, then its own
         unconfirmed change, minus what the mempool already spends."""
         with self.lock:
-            script, next_height = self.faucet.script_pubkey, self.chain.height + 1
-            coins = [
+            faucet_spk, next_height = self.faucet.script_pubkey, self.chain.height + 1
+            confirmed = [
                 Prevout(txid, vout, c.value) for (txid, vout), c in self.chain.coins().items()
-                if c.script_pubkey == script and not (c.is_coinbase and next_height - c.height < 100)
+                if c.script_pubkey == faucet_spk and not (c.is_coinbase and next_height - c.height < 100)
             ]
-            coins += [
+            unconfirmed = [
                 Prevout(e.txid, vout, out.value) for e in self.mempool.entries.values()
-                for vout, out in enumerate(e.tx.vout) if out.script_pubkey.data == script
+                for vout, out in enumerate(e.tx.vout) if out.script_pubkey.data == faucet_spk
             ]
-            return [p for p in coins if (p.txid, p.vout) not in self.mempool.spends]
+            by_value = sorted(confirmed, key=lambda p: -p.value) + sorted(unconfirmed, key=lambda p: -p.value)
+            return [p for p in by_value if (p.txid, p.vout) not in self.mempool.spends]
 
     def send_from_faucet(self, address: str, amount_sat: int) -> str:
         if not DUST <= amount_sat <= FAUCET_MAX:
             raise DevnetError(f"amount_sat must be between {DUST} and {FAUCET_MAX}")
-        script = regtest_script(address)
+        destination = regtest_script(address)
         with self.lock:
             chosen, total = [], 0
-            for prev in sorted(self.faucet_coins(), key=lambda p: -p.value):
+            for prev in self.faucet_coins():
                 chosen.append(prev)
                 total += prev.value
                 fee = FAUCET_FEERATE * (11 + 68 * len(chosen) + 31 * 2)
@@ -202,8 +221,11 @@ class Devnet:
                     break
             else:
                 raise DevnetError(f"the faucet has only {total} sat spendable; mine some blocks")
-            outputs = [(script, amount_sat), (self.faucet.script_pubkey, total - amount_sat - fee)]
-            return self.submit(self.faucet.spend(chosen, outputs).serialize())
+            outputs = [(destination, amount_sat), (self.faucet.script_pubkey, total - amount_sat - fee)]
+            try:
+                return self.submit(self.faucet.spend(chosen, outputs).serialize())
+            except TxRejected as e:
+                raise DevnetError(f"the faucet's payment was refused ({e}); mine a block and try again") from None
 
     def info(self) -> dict:
         with self.lock:

@@ -86,10 +86,16 @@ async def test_coinbase_tx_has_null_prevout_and_zero_fee(api, devnet):
     assert tx["vin"][0]["vout"] == 0xFFFFFFFF and tx["fee"] == 0
 
 
-async def test_unknown_tx_is_404_and_malformed_txid_400(api):
+async def test_unknown_tx_is_404_but_its_status_and_outspends_answer_as_electrs(api):
+    unknown = "ab" * 32
+    for path in ("", "/hex", "/raw", "/outspends"):
+        assert await text(await api.get(f"/api/tx/{unknown}{path}"), 404) == "Transaction not found"
+    assert await text(await api.get(f"/api/tx/{unknown}/merkle-proof"), 404) == \
+        "Transaction not found or is unconfirmed"
+    assert await json(await api.get(f"/api/tx/{unknown}/status")) == {"confirmed": False}
+    assert await json(await api.get(f"/api/tx/{unknown}/outspend/0")) == {"spent": False}
     for path in ("", "/hex", "/status", "/outspend/0"):
-        assert await text(await api.get(f"/api/tx/{'ab' * 32}{path}"), 404) == "Transaction not found"
-        await text(await api.get(f"/api/tx/xyz{path}"), 400)
+        assert await text(await api.get(f"/api/tx/xyz{path}"), 400) == "Invalid hex string"
 
 
 async def test_outspend_follows_spend_from_mempool_to_chain(api, fund):
@@ -102,8 +108,8 @@ async def test_outspend_follows_spend_from_mempool_to_chain(api, fund):
     await api.post("/api/devnet/mine", json={})
     out = await json(await api.get(url))
     assert out["spent"] and out["txid"] == txid and out["status"]["confirmed"]
-    await text(await api.get(f"/api/tx/{prev.txid}/outspend/99"), 404)
-    await text(await api.get(f"/api/tx/{prev.txid}/outspend/x"), 400)
+    assert await json(await api.get(f"/api/tx/{prev.txid}/outspend/99")) == {"spent": False}
+    assert await text(await api.get(f"/api/tx/{prev.txid}/outspend/x"), 400) == "Invalid number"
 
 
 async def test_address_stats_utxos_and_txs_track_chain_and_mempool(api, fund):
@@ -132,10 +138,11 @@ async def test_address_stats_utxos_and_txs_track_chain_and_mempool(api, fund):
     assert [t["txid"] for t in txs] == [spend.txid().hex(), prev.txid]
 
 
-async def test_bad_addresses_are_400(api):
-    for address in (MAINNET_ADDRESS, "notanaddress", "bcrt1qqqqq"):
-        for suffix in ("", "/utxo", "/txs"):
-            assert "invalid address" in await text(await api.get(f"/api/address/{address}{suffix}"), 400)
+async def test_bad_addresses_are_400_in_electrs_words(api):
+    for address, words in ((MAINNET_ADDRESS, "Address on invalid network"), ("notanaddress", "Invalid Bitcoin address"),
+                           ("bcrt1qqqqq", "Invalid Bitcoin address")):
+        for suffix in ("", "/utxo", "/txs", "/txs/chain", "/txs/mempool"):
+            assert await text(await api.get(f"/api/address/{address}{suffix}"), 400) == words
 
 
 async def test_fee_estimates_and_mempool_shapes(api, fund):

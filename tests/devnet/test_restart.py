@@ -1,4 +1,5 @@
 from streamium_server.devnet import Devnet
+from streamium_server.devnet.index import scripthash
 from streamium_server.devnet.wallet import Key, Prevout
 
 ELSEWHERE = bytes.fromhex("0014" + "22" * 20)
@@ -9,7 +10,7 @@ def test_reopening_keeps_height_utxos_index_mempool_and_clock(tmp_path):
     key = Key()
     funding = devnet.send_from_faucet(key.address, 10**8)
     devnet.mine(1, advance_s=60)
-    outputs = devnet.index.outputs_of(key.script_pubkey)
+    outputs = devnet.index.outputs_of(scripthash(key.script_pubkey))
     pending = key.spend([Prevout(funding, outputs[0].vout, 10**8)], [(ELSEWHERE, 10**8 - 500)])
     devnet.submit(pending.serialize())
     before = (devnet.chain.height, devnet.chain.tip_hash, devnet.chain.coins(), devnet.faucet.address,
