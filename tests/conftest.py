@@ -42,32 +42,35 @@ def free_port():
 
 
 class ServerProcess:
-    """serve.py in its own process, on a free port, until stop()."""
+    """serve.py (or another server script taking --port and --data-dir) in its own
+    process, on a free port, until stop(); ready once `ready_path` answers."""
 
-    def __init__(self, *args, data_dir: Path, startup_timeout=120):
+    def __init__(self, *args, data_dir: Path, startup_timeout=120, script=ROOT / "serve.py",
+                 ready_path="/config.json"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
+        self.script, self.ready_path = Path(script), ready_path
         self.args = ["--port", str(self.port), "--data-dir", str(data_dir), *args]
-        self.log_path = data_dir.parent / f"serve-{self.port}.log"
+        self.log_path = data_dir.parent / f"{self.script.stem}-{self.port}.log"
         self.startup_timeout = startup_timeout
         self.proc = None
 
     def start(self):
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), *self.args],
+        self.proc = subprocess.Popen([sys.executable, str(self.script), *self.args],
                                      cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"serve.py exited with {self.proc.returncode}:\n{self.output()}")
+                raise RuntimeError(f"{self.script.name} exited with {self.proc.returncode}:\n{self.output()}")
             try:
-                with urllib.request.urlopen(self.url + "/config.json", timeout=2):
+                with urllib.request.urlopen(self.url + self.ready_path, timeout=2):
                     return self
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"serve.py did not answer within {self.startup_timeout}s:\n{self.output()}")
+        raise RuntimeError(f"{self.script.name} did not answer within {self.startup_timeout}s:\n{self.output()}")
 
     def output(self):
         return self.log_path.read_text() if self.log_path.exists() else ""

@@ -17,7 +17,7 @@ from app.channel import Broadcaster, ProtocolError, Terms, channel_id, error, ne
 from app.channel.addresses import address_script
 from app.channel.link import build_link
 from app.channel.signatures import private_key
-from app.esplora import ChainApiError
+from app.esplora import ChainApiError, TxRefused
 from app.qr import qr_data_uri
 from app.ui import chain, media, storage
 from app.ui.dom import by_id, on, set_text, show
@@ -26,6 +26,8 @@ from app.ui.serial import SerialQueue
 
 SESSION_KEY = "broadcast"
 SHORT = 8
+FUNDING_ATTEMPTS = 6  # T1 publications the page tries, each after the client's own retries
+FUNDING_RETRY_S = 10
 
 
 def _int_field(element_id, label, low, high):
@@ -103,16 +105,19 @@ class Channel:
         api = self.page.api
         funding = self.b.channel and action.txid == self.b.channel.funding.txid and self.b.state == "refund_signed"
         if funding:
-            for attempt in range(5):
+            for _ in range(FUNDING_ATTEMPTS):
                 try:
                     await api.broadcast(action.tx, action.txid)
                     self.run(self.b.tx_accepted(action.txid, chain.now()))
                     return
-                except ChainApiError as failure:
-                    if "unreachable" not in str(failure) or attempt == 4:
-                        self.run(self.b.tx_rejected(action.txid, str(failure)[:200], chain.now()))
-                        return
-                await asyncio.sleep(2)
+                except TxRefused as refusal:  # final: the node said why
+                    self.run(self.b.tx_rejected(action.txid, refusal.message[:200], chain.now()))
+                    return
+                except ChainApiError as failure:  # the API is down or confused: try again a while
+                    trouble = failure
+                    self.page.log(f"viewer {self.label}: publishing the funding transaction: {failure}")
+                await asyncio.sleep(FUNDING_RETRY_S)
+            self.run(self.b.tx_rejected(action.txid, str(trouble)[:200], chain.now()))
             return
         txid = await chain.broadcast_until_known(api, action.tx, action.txid, action.not_before,
                                                  on_wait=lambda why: self.page.log(f"closing {action.txid[:8]}…: {why}"))
@@ -161,7 +166,7 @@ class Channel:
 class BroadcastPage:
     def __init__(self, config):
         self.config = config
-        self.api = chain.esplora(config)
+        self.api = chain.esplora(config, on_wait=self.chain_waits)
         self.channels = {}
         self.link = None
         self.stream = None
@@ -285,6 +290,7 @@ class BroadcastPage:
         finally:
             button.removeAttribute("aria-busy")
             button.disabled = False
+            show("bc-chain-status", False)
 
     async def _go_live(self):
         fee_rate = await self.api.fee_rate()
@@ -452,6 +458,14 @@ class BroadcastPage:
 
     def log(self, text):
         set_text("bc-end-status", text)
+
+    def chain_waits(self, text):
+        """The chain API is slow to answer: say so where the user is looking."""
+        if self.terms is None:
+            set_text("bc-chain-status", text)
+            show("bc-chain-status")
+        else:
+            self.log(text)
 
     def chat_line(self, sender, text):
         item = js.document.createElement("li")

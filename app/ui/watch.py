@@ -40,7 +40,7 @@ END_REASONS = {
 class WatchPage:
     def __init__(self, config, fragment):
         self.config = config
-        self.api = chain.esplora(config)
+        self.api = chain.esplora(config, on_wait=self.status)
         self.fragment = fragment
         self.v = None
         self.link = None
@@ -460,7 +460,7 @@ class WatchPage:
         v = self.v
         lock = v.channel.lock_time
         lost = self.conn is None or self.conn.closed
-        ready = self.mtp is not None and self.mtp >= lock
+        ready = self.mtp is not None and self.mtp > lock  # Core: final once nLockTime < MTP
         if not (lost or ready) or self.claiming:
             return
         if ready and self.auto_claim:
