@@ -6,7 +6,9 @@ is electrs). In front, what mempool.space adds: /api/fee-estimates comes from
 mempool's own backend with status 203 and its deprecation header (bitcoin.routes.ts,
 getPreciseRecommendedFeesEsploraTransformed), every answer carries
 `Access-Control-Allow-Origin: *`, and each request waits `--latency-ms` as on a real
-link. It runs on its own port, so the app reaches it cross-origin.
+link. With `--busy N` the first N fee-estimate requests are rate-limited (429), as a
+public instance under load answers. It runs on its own port, so the app reaches it
+cross-origin.
 """
 
 import argparse
@@ -29,7 +31,9 @@ WARNING = ("This endpoint is deprecated and will be removed in a future release.
            "Please use /api/v1/fees/precise instead.")
 
 
-def make_app(data_dir, latency_s: float, block_interval: float) -> web.Application:
+def make_app(data_dir, latency_s: float, block_interval: float, busy: int) -> web.Application:
+    refusals = {"left": busy}
+
     @web.middleware
     async def like_a_real_link(request, handler):
         await asyncio.sleep(latency_s)
@@ -38,6 +42,9 @@ def make_app(data_dir, latency_s: float, block_interval: float) -> web.Applicati
         return response
 
     async def fee_estimates(request):
+        if refusals["left"] > 0:
+            refusals["left"] -= 1
+            return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": "1"})
         body = {target: RECOMMENDED[name] for target, name in TARGETS.items()}
         return web.json_response(body, status=203, headers={"x-warning-from-mempool": WARNING})
 
@@ -53,8 +60,9 @@ def main():
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--latency-ms", type=int, default=150)
     parser.add_argument("--block-interval", type=float, default=2.0)
+    parser.add_argument("--busy", type=int, default=0, metavar="N")
     args = parser.parse_args()
-    app = make_app(args.data_dir, args.latency_ms / 1000, args.block_interval)
+    app = make_app(args.data_dir, args.latency_ms / 1000, args.block_interval, args.busy)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
 
 

@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def mempool_space(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("mempool-space") / "data"
-    server = ServerProcess("--latency-ms", "150", "--block-interval", "2", data_dir=data_dir,
+    server = ServerProcess("--latency-ms", "150", "--block-interval", "2", "--busy", "2", data_dir=data_dir,
                            script=HERE / "mempool_space.py", ready_path="/api/blocks/tip/height").start()
     yield server
     server.stop()
@@ -41,7 +41,10 @@ def test_broadcast_watch_and_settle_against_a_mempool_space_esplora(browser, app
         payout, refund = regtest_address(), regtest_address()
         broadcaster = apps.open("#/broadcast")
         go_live(broadcaster, "Outside wallet show", payout, rate=1200)
-        link = share_link(broadcaster)  # the 203 fee estimates were good enough to go live
+        waiting = broadcaster.wait_for_selector("[data-testid=bc-chain-status]:visible", timeout=10_000)
+        assert "The chain service is busy (HTTP 429); trying again in" in waiting.text_content()
+        link = share_link(broadcaster)  # after two 429s, the 203 fee estimates were good enough to go live
+        assert not broadcaster.is_visible("[data-testid=bc-chain-status]")
 
         viewer = apps.open()
         viewer.goto(link)
