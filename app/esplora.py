@@ -6,7 +6,8 @@ written to the API as those servers really answer it (electrs' `src/rest.rs`, me
 - "does the chain know this tx?" is asked of /tx/:txid, which really 404s. electrs answers
   /tx/:txid/status with 200 {"confirmed": false} and /tx/:txid/outspend/:n with 200
   {"spent": false} for things it has never seen;
-- a refused broadcast is a `TxRefused` with the node's own reason, never success;
+- a refused broadcast is a `TxRefused` with the node's own reason, never success; a 4xx
+  that is not the node's refusal (a proxy failing) is a plain ChainApiError, worth retrying;
 - 429, 5xx and an unreachable server are transient: retried with exponential backoff and
   jitter (honouring Retry-After), with a message for the user while it waits, then
   `ChainApiUnavailable`. Other 4xx answers are final.
@@ -61,20 +62,22 @@ class TxRefused(ChainApiError):
         return self.reason in self.PREMATURE
 
     @classmethod
-    def from_answer(cls, status: int, text: str) -> "TxRefused":
-        """electrs' `sendrawtransaction RPC error: {"code":-26,"message":"..."}`, mempool's
-        variant without the message, or any other text."""
+    def from_answer(cls, text: str) -> "TxRefused | None":
+        """The node's refusal in electrs' `sendrawtransaction RPC error: {"code":-26,"message":"..."}`
+        (or mempool's variant without the message); None for any other text, which is a proxy or
+        server failing (mempool's "Failed to send raw transaction"), not the node refusing."""
         found = RPC_ERROR.fullmatch(text[:2000])
-        if found:
-            try:
-                error = json.loads(found.group(1))
-            except ValueError:
-                error = None
-            if isinstance(error, dict) and type(error.get("code")) is int:
-                message = error.get("message")
-                return cls(message[:300] if isinstance(message, str) and message else f"RPC error {error['code']}",
-                           error["code"])
-        return cls(text.strip()[:300] or f"HTTP {status}")
+        if not found:
+            return None
+        try:
+            error = json.loads(found.group(1))
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(error, dict) or type(error.get("code")) is not int:
+            return None
+        message = error.get("message")
+        return cls(message[:300] if isinstance(message, str) and message else f"RPC error {error['code']}",
+                   error["code"])
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,8 @@ class Esplora:
                 raise ChainApiError(f"chain API: bad fee estimate {key[:20]!r}: {str(value)[:20]!r}")
             usable[int(key)] = value
         at_or_below = [usable[k] for k in sorted(usable) if k <= target_blocks]
-        rate = at_or_below[-1] if at_or_below else min(usable.values(), default=1)
+        above = [usable[k] for k in sorted(usable) if k > target_blocks]
+        rate = at_or_below[-1] if at_or_below else (above[0] if above else 1)
         return max(1, min(MAX_FEE_RATE, math.ceil(rate)))
 
     async def address_utxos(self, address) -> list[Utxo]:
@@ -288,14 +292,17 @@ class Esplora:
         return result
 
     async def broadcast(self, tx_hex, txid) -> str:
-        """Publish `tx_hex`; its txid, or TxRefused with the node's reason. A refusal of a
+        """Publish `tx_hex`; its txid, or TxRefused with the node's reason (final), or another
+        ChainApiError when the answer is not the node's (worth trying again). A refusal of a
         transaction the API already has (in the mempool or a block) counts as published."""
         status, text = await self._request("POST", "/tx", tx_hex)
         if 200 <= status < 300:
             if text.strip() != txid:
                 raise ChainApiError(f"chain API returned txid {text.strip()[:80]!r}, expected {txid}")
             return txid
-        refusal = TxRefused.from_answer(status, text)
+        refusal = TxRefused.from_answer(text)
         if await self.tx_status(txid) is not None:
             return txid
+        if refusal is None:
+            raise ChainApiError(f"chain API: POST /tx answered HTTP {status}: {text.strip()[:200]}")
         raise refusal

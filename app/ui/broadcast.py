@@ -26,8 +26,7 @@ from app.ui.serial import SerialQueue
 
 SESSION_KEY = "broadcast"
 SHORT = 8
-FUNDING_ATTEMPTS = 6  # T1 publications the page tries, each after the client's own retries
-FUNDING_RETRY_S = 10
+FUNDING_RETRY_S = 10  # T1 tried again after this (doubling to a minute) while the API is unwell
 
 
 def _int_field(element_id, label, low, high):
@@ -105,33 +104,39 @@ class Channel:
         api = self.page.api
         funding = self.b.channel and action.txid == self.b.channel.funding.txid and self.b.state == "refund_signed"
         if funding:
-            for _ in range(FUNDING_ATTEMPTS):
-                try:
-                    await api.broadcast(action.tx, action.txid)
-                    self.run(self.b.tx_accepted(action.txid, chain.now()))
-                    return
-                except TxRefused as refusal:  # final: the node said why
-                    self.run(self.b.tx_rejected(action.txid, refusal.message[:200], chain.now()))
-                    return
-                except ChainApiError as failure:  # the API is down or confused: try again a while
-                    trouble = failure
-                    self.page.log(f"viewer {self.label}: publishing the funding transaction: {failure}")
-                await asyncio.sleep(FUNDING_RETRY_S)
-            self.run(self.b.tx_rejected(action.txid, str(trouble)[:200], chain.now()))
+            await self.publish_funding(action)
             return
         txid = await chain.broadcast_until_known(api, action.tx, action.txid, action.not_before,
-                                                 on_wait=lambda why: self.page.log(f"closing {action.txid[:8]}…: {why}"))
+                                                 on_wait=lambda why: self.page.log(f"closing {action.txid[:8]}…: {why}"),
+                                                 give_up=lambda: self.b.state == "closed")
         if txid:
             self.run(self.b.tx_accepted(txid, chain.now()))
 
+    async def publish_funding(self, action):
+        """T1: a refusal by the node is final (`tx_rejected`); anything else (the API down, a
+        proxy failing) is tried again while the channel waits for it, and said on screen."""
+        pause = FUNDING_RETRY_S
+        while self.b.state == "refund_signed":
+            try:
+                await self.page.api.broadcast(action.tx, action.txid)
+                self.run(self.b.tx_accepted(action.txid, chain.now()))
+                return
+            except TxRefused as refusal:
+                self.run(self.b.tx_rejected(action.txid, refusal.message[:200], chain.now()))
+                return
+            except ChainApiError as failure:
+                self.page.log(f"viewer {self.label}: publishing the funding transaction: {failure}")
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, 60)
+
     async def check_funding(self):
-        """With 0 confirmations T1 can still vanish (double-spent or replaced): end the channel then."""
+        """With 0 confirmations T1 can still vanish (double-spent or replaced): end the channel then.
+        T1's inputs are looked at even while the API still lists T1, which electrs keeps doing for
+        a transaction of a block that was reorganised away."""
         b = self.b
         if not (b.channel and b.funding_tx):
             return
         try:
-            if await chain.tx_known(self.page.api, b.channel.funding.txid):
-                return
             for inp in Transaction.from_string(b.funding_tx).vin:
                 spender = await self.page.api.outspend(inp.txid.hex(), inp.vout)
                 if spender and spender != b.channel.funding.txid and b.state in ("open", "closing"):

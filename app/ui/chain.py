@@ -11,17 +11,18 @@ from pyscript.ffi import is_none
 from app.esplora import ChainApiError, Esplora, TxRefused
 
 REFUSED_RETRY_S = 60  # a refused closing transaction is tried again this often (it may be a parent not yet seen)
+FETCH_TIMEOUT_S = 30  # a stalled connection counts as unreachable (and is retried) after this
 
 
 async def _transport(method, url, body):
     options = {"method": method, "cache": "no-store"}
     if body is not None:
         options["body"] = body
-    response = await fetch(url, **options)
+    response = await asyncio.wait_for(fetch(url, **options), FETCH_TIMEOUT_S)
     # Retry-After is visible cross-origin only where the server exposes it (CORS); else None.
     retry_after = response.headers.get("retry-after")
     headers = {} if is_none(retry_after) else {"retry-after": str(retry_after)}
-    return response.status, headers, await response.text()
+    return response.status, headers, await asyncio.wait_for(response.text(), FETCH_TIMEOUT_S)
 
 
 def esplora(config, on_wait=None):
@@ -72,8 +73,3 @@ async def post_json(url, payload):
         return response.status, json.loads(text)
     except ValueError:
         return response.status, text
-
-
-async def tx_known(api, txid):
-    """True when the chain API knows `txid` (mempool or chain)."""
-    return await api.tx_status(txid) is not None

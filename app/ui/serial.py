@@ -1,4 +1,5 @@
-"""Chain work for one channel, one job after another, so T1 always leaves before T3(0) or T2."""
+"""Chain work for one channel, one job after another, so T1 always leaves before T3(0) or T2;
+and polls that run beside the clock, never more than one of a kind at a time."""
 
 import asyncio
 
@@ -17,3 +18,15 @@ class SerialQueue:
             await coroutine
 
         self.last = asyncio.ensure_future(job())
+
+
+class OnlyOne:
+    """A poll started from the clock: it runs beside the clock (a slow chain API must not stop
+    payments), and a new one starts only once the last has finished."""
+
+    def __init__(self):
+        self.task = None
+
+    def start(self, make_coroutine):
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(make_coroutine())

@@ -22,7 +22,7 @@ from app.qr import bitcoin_uri, qr_data_uri
 from app.ui import chain, storage
 from app.ui.dom import by_id, on, set_text, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
-from app.ui.serial import SerialQueue
+from app.ui.serial import OnlyOne, SerialQueue
 
 LIVE = ("refund_signed", "open", "closing")
 FUNDING_POLL_S = 2  # how often the funding address is checked, unless told to check now
@@ -46,6 +46,7 @@ class WatchPage:
         self.link = None
         self.conn = None
         self.queue = SerialQueue()
+        self.spent_poll, self.mtp_poll = OnlyOne(), OnlyOne()
         self.tasks = []
         self.last_video_time = None
         self.mtp = None
@@ -201,7 +202,8 @@ class WatchPage:
     async def publish(self, action):
         txid = await chain.broadcast_until_known(
             self.api, action.tx, action.txid, action.not_before,
-            on_wait=lambda why: self.status(f"Publishing {action.txid[:10]}…: {why}"))
+            on_wait=lambda why: self.status(f"Publishing {action.txid[:10]}…: {why}"),
+            give_up=lambda: self.v.state == "closed")
         if txid and self.v.channel and txid != self.v.channel.funding.txid:
             self.status("Transaction published: waiting for the chain to show the channel spent…")
             await self.check_spent()
@@ -445,16 +447,19 @@ class WatchPage:
             elif self.conn is None or self.conn.closed:
                 await self.connect()
         if v.state in ("closing", "expired") and now % 2 == 0:
-            await self.check_spent()
+            self.spent_poll.start(self.check_spent)
         elif v.state in ("refund_signed", "open") and now % 10 == 0:
-            await self.check_spent()  # the broadcaster may settle without reaching us
+            self.spent_poll.start(self.check_spent)  # the broadcaster may settle without reaching us
         if v.channel and v.state in LIVE and now - self.mtp_checked >= 5:
             self.mtp_checked = now
-            try:
-                self.mtp = await self.api.tip_median_time()
-            except ChainApiError:
-                pass
-            self.refund_panel()
+            self.mtp_poll.start(self.check_mtp)
+
+    async def check_mtp(self):
+        try:
+            self.mtp = await self.api.tip_median_time()
+        except ChainApiError:
+            pass
+        self.refund_panel()
 
     def refund_panel(self):
         v = self.v
@@ -479,7 +484,13 @@ class WatchPage:
     async def claim_refund(self):
         self.claiming = True
         by_id("w-refund-claim").disabled = True
-        mtp = await self.api.tip_median_time()
+        try:
+            mtp = await self.api.tip_median_time()
+        except ChainApiError as failure:
+            self.claiming = False
+            by_id("w-refund-claim").disabled = False
+            self.status(f"The chain service did not answer ({failure}); try the refund again in a moment.")
+            return
         self.status("Claiming your refund…")
         self.run(self.v.tick(max(chain.now(), mtp)))
 

@@ -2,6 +2,8 @@
 them, built from the devnet's index and mempool, so wallets (BDK among them)
 and the app read the devnet as they read blockstream.info or mempool.space."""
 
+import struct
+
 from embit import compact
 from embit.networks import NETWORKS
 from embit.script import Script
@@ -147,16 +149,17 @@ def _stats(funded: list[int], spent: list[int], tx_count: int) -> dict:
 
 
 def stats_json(devnet: Devnet, label: str, name: str, key: bytes) -> dict:
-    """GET /address/:a or /scripthash/:h; `label` is "address" or "scripthash"."""
+    """GET /address/:a or /scripthash/:h; `label` is "address" or "scripthash". electrs builds
+    it with serde_json's `json!`, whose map sorts its keys."""
     outputs = devnet.index.outputs_of(key)
     mempool = list(_mempool_history(devnet, key))
-    return {
+    return dict(sorted({
         label: name,
         "chain_stats": _stats([o.value for o in outputs], [o.value for o in outputs if o.spent_txid],
                               len(devnet.index.txids_of(key))),
         "mempool_stats": _stats([v for _, f, _ in mempool for v in f], [v for _, _, s in mempool for v in s],
                                 len(mempool)),
-    }
+    }.items()))
 
 
 def utxo_json(devnet: Devnet, key: bytes) -> list[dict]:
@@ -193,22 +196,37 @@ def history_json(devnet: Devnet, key: bytes) -> list[dict]:
 
 # -- mempool ------------------------------------------------------------------------------
 
+def electrs_vsize(weight: int) -> int:
+    """electrs' TxFeeInfo vsize: weight / 4 rounded down (Core rounds up)."""
+    return weight // 4
+
+
+def f32(value: float) -> float:
+    """`value` as an f32, printed as serde_json prints one: the shortest decimal that reads back."""
+    single = struct.unpack("f", struct.pack("f", value))[0]
+    for digits in range(1, 10):
+        short = float(f"{single:.{digits}g}")
+        if struct.unpack("f", struct.pack("f", short))[0] == single:
+            return short
+    return single
+
+
 def mempool_json(devnet: Devnet) -> dict:
-    """electrs' BacklogStats, with its make_fee_histogram bins."""
+    """electrs' BacklogStats, with its make_fee_histogram bins (f32 fee rates, vsize rounded down)."""
     entries: list[Entry] = list(devnet.mempool.entries.values())
+    rates = sorted(((f32(e.fee / electrs_vsize(e.weight)), electrs_vsize(e.weight)) for e in entries), reverse=True)
     histogram, bin_size, last_rate = [], 0, 0.0
-    for e in sorted(entries, key=lambda e: e.fee / e.vsize, reverse=True):
-        rate = e.fee / e.vsize
+    for rate, size in rates:
         if bin_size > VSIZE_BIN_WIDTH and last_rate != rate:
             histogram.append([last_rate, bin_size])
             bin_size = 0
         last_rate = rate
-        bin_size += e.vsize
+        bin_size += size
     if bin_size:
         histogram.append([last_rate, bin_size])
     return {
         "count": len(entries),
-        "vsize": sum(e.vsize for e in entries),
+        "vsize": sum(electrs_vsize(e.weight) for e in entries),
         "total_fee": sum(e.fee for e in entries),
         "fee_histogram": histogram,
     }

@@ -64,6 +64,12 @@ def decode(raw: bytes) -> Transaction:
     raise TxRejected(DECODE_FAILED, code=policy.RPC_DESERIALIZATION_ERROR)
 
 
+def core_order(txid: str) -> bytes:
+    """The order of Core's sets of txids and entries (uint256 compared as internal bytes), so
+    a message naming one of several names the one Core would."""
+    return bytes.fromhex(txid)[::-1]
+
+
 def is_coinbase(tx: Transaction) -> bool:
     return len(tx.vin) == 1 and tx.vin[0].txid == NULL_TXID and tx.vin[0].vout == 0xFFFFFFFF
 
@@ -100,7 +106,7 @@ class Mempool:
         tx = decode(raw)
         entry, replaced = self._check(tx, raw)
         if max_fee_rate is not None and entry.fee > policy.fee_at(max_fee_rate, entry.vsize):
-            raise TxRejected("Fee exceeds maximum configured by user (maxtxfee, maxfeerate)",
+            raise TxRejected("Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)",
                              code=policy.RPC_TRANSACTION_ERROR)
         for txid in replaced:
             log.info("mempool: %s replaced by %s", txid, entry.txid)
@@ -149,7 +155,7 @@ class Mempool:
             raise TxRejected("min relay fee not met", f"{fee} < {floor}")
         parents = frozenset(inp.txid.hex() for inp in tx.vin if inp.txid.hex() in self.entries)
         ancestors = self._ancestors_within_limits(parents, vsize, conflicts)
-        clash = sorted(ancestors & conflicts)
+        clash = sorted(ancestors & conflicts, key=core_order)
         if clash:
             raise TxRejected("bad-txns-spends-conflicting-tx", f"{txid} spends conflicting transaction {clash[0]}")
         replaced = self._replacement_checks(tx, txid, fee, vsize, conflicts) if conflicts else set()
@@ -250,7 +256,7 @@ class Mempool:
             return set(), f"too many unconfirmed parents [limit: {limits.ancestor_count}]"
         ancestors, staged, size = set(), set(parents), vsize
         while staged:
-            current = min(staged)
+            current = min(staged, key=core_order)
             staged.discard(current)
             ancestors.add(current)
             size += self.entries[current].vsize
@@ -272,18 +278,20 @@ class Mempool:
         """MemPoolAccept::ReplacementChecks: BIP125 rules 6, 5, 2, 3 and 4, in Core's order.
         Returns every transaction the replacement evicts."""
         new_rate = policy.feerate_of(fee, vsize)
-        for conflict in sorted(conflicts):
+        for conflict in sorted(conflicts, key=core_order):
             old = self.entries[conflict]
             old_rate = policy.feerate_of(old.fee, old.vsize)
             if new_rate <= old_rate:
                 raise TxRejected("insufficient fee", f"rejecting replacement {txid}; new feerate "
                                  f"{policy.format_feerate(new_rate)} <= old feerate {policy.format_feerate(old_rate)}")
-        families = [self.descendants(conflict) for conflict in sorted(conflicts)]
-        count = sum(len(family) for family in families)
-        if count > policy.MAX_REPLACEMENT_CANDIDATES:
-            raise TxRejected("too many potential replacements", f"rejecting replacement {txid}; too many potential "
-                             f"replacements ({count} > {policy.MAX_REPLACEMENT_CANDIDATES})")
-        evicted = set().union(*families)
+        count, evicted = 0, set()
+        for conflict in sorted(conflicts, key=core_order):
+            family = self.descendants(conflict)
+            count += len(family)  # Core's running total, which may count a shared descendant twice
+            if count > policy.MAX_REPLACEMENT_CANDIDATES:
+                raise TxRejected("too many potential replacements", f"rejecting replacement {txid}; too many "
+                                 f"potential replacements ({count} > {policy.MAX_REPLACEMENT_CANDIDATES})")
+            evicted |= family
         parents_of_conflicts = {inp.txid.hex() for conflict in conflicts for inp in self.entries[conflict].tx.vin}
         for j, inp in enumerate(tx.vin):
             if inp.txid.hex() not in parents_of_conflicts and inp.txid.hex() in self.entries:

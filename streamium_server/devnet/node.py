@@ -141,7 +141,7 @@ class Devnet:
             if txid in self.mempool.entries:
                 return txid
             entry = self.mempool.accept(raw, max_fee_rate=policy.MAX_RAW_TX_FEERATE)
-            self.recent.appendleft({"txid": txid, "fee": entry.fee, "vsize": entry.vsize,
+            self.recent.appendleft({"txid": txid, "fee": entry.fee, "vsize": entry.weight // 4,  # electrs' rounding
                                     "value": sum(value for _, value in entry.prevouts)})
             self._save()
             if self.block_interval == 0:

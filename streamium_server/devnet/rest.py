@@ -24,8 +24,8 @@ TTL_SHORT = 10
 TTL_MEMPOOL_RECENT = 5
 CONF_FINAL = 10  # electrs: reorgs deeper than this are considered unlikely
 MAX_BODY = 1_000_000  # a 100 kvB tx is at most 800 kB of hex
-HEX = re.compile(r"^[0-9a-fA-F]*$")
-DIGITS = re.compile(r"^[0-9]{1,20}$")
+HEX = re.compile(r"[0-9a-fA-F]*")  # used with fullmatch: "$" would let a trailing newline in
+DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 class RestError(Exception):
@@ -74,21 +74,21 @@ def ttl_by_depth(devnet: Devnet, height: int | None) -> int:
 
 def hash_param(request, name: str) -> str:
     value = request.match_info[name]
-    if len(value) != 64 or not HEX.match(value):
+    if len(value) != 64 or not HEX.fullmatch(value):
         raise RestError(400, "Invalid hex string")
     return value.lower()
 
 
 def number_param(request, name: str, high: int = 2**64 - 1) -> int:
     value = request.match_info[name]
-    if not DIGITS.match(value) or int(value) > high:
+    if not DIGITS.fullmatch(value) or int(value) > high:
         raise RestError(400, "Invalid number")
     return int(value)
 
 
 def lenient_number(value: str | None) -> int | None:
     """electrs' `.parse().ok()`: a bad number counts as none given."""
-    return int(value) if value is not None and DIGITS.match(value) else None
+    return int(value) if value is not None and DIGITS.fullmatch(value) else None
 
 
 def script_hash_param(request) -> tuple[str, str, bytes]:
@@ -96,7 +96,7 @@ def script_hash_param(request) -> tuple[str, str, bytes]:
     kind = request.match_info["kind"]
     value = request.match_info["script"]
     if kind == "scripthash":
-        if len(value) % 2 or not HEX.match(value):
+        if len(value) % 2 or not HEX.fullmatch(value):
             raise RestError(400, "Invalid hex string")
         if len(value) != 64:
             raise RestError(400, "Invalid scripthash")
@@ -218,7 +218,7 @@ async def script_txs(request):
 async def script_chain_txs(request):
     _, _, key = script_hash_param(request)
     last_seen = request.match_info.get("last_seen")
-    last_seen = last_seen.lower() if last_seen and len(last_seen) == 64 and HEX.match(last_seen) else None
+    last_seen = last_seen.lower() if last_seen and len(last_seen) == 64 and HEX.fullmatch(last_seen) else None
     return json_response(await locked(request, esplora.chain_txs_json, key, last_seen), TTL_SHORT)
 
 
@@ -320,7 +320,7 @@ async def get_broadcast(request):
 
 
 async def _broadcast(request, hex_tx: str):
-    if not hex_tx or len(hex_tx) % 2 or not HEX.match(hex_tx):
+    if not hex_tx or len(hex_tx) % 2 or not HEX.fullmatch(hex_tx):
         raise TxRejected(DECODE_FAILED, code=RPC_DESERIALIZATION_ERROR)  # Core's IsHex refusal
     raw = bytes.fromhex(hex_tx)
     return text(await locked(request, lambda d: d.submit(raw)), 0)

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 OP_0, OP_PUSHDATA1, OP_PUSHDATA2, OP_PUSHDATA4 = 0x00, 0x4C, 0x4D, 0x4E
 OP_1, OP_16, OP_RETURN = 0x51, 0x60, 0x6A
 OP_DUP, OP_EQUAL, OP_EQUALVERIFY, OP_HASH160 = 0x76, 0x87, 0x88, 0xA9
-OP_CHECKSIG, OP_CHECKMULTISIG, OP_CHECKSIGADD = 0xAC, 0xAE, 0xBA
-MAX_SCRIPT_SIZE = 10_000  # Core's script.h
+OP_CHECKSIG, OP_CHECKMULTISIG = 0xAC, 0xAE
+MAX_OPCODE = 0xB9  # Core's script.h: OP_NOP10 (OP_CHECKSIGADD, 0xba, lies above it)
+MAX_SCRIPT_SIZE = 10_000
 MAX_SCRIPT_ELEMENT_SIZE = 520
 ANCHOR = bytes([OP_1, 2, 0x4E, 0x73])  # Core 28's pay-to-anchor, OP_1 <0x4e73>
 
@@ -122,8 +123,8 @@ def solve(data: bytes) -> tuple[str, int, int]:
         parsed = list(ops(data))
     except ScriptError:
         return NONSTANDARD, 0, 0
-    if len(parsed) == 2 and parsed[1] == (OP_CHECKSIG, None) and parsed[0][1] is not None \
-            and _valid_pubkey_size(parsed[0][1]):
+    if len(data) in (35, 67) and data[0] == len(data) - 2 and data[-1] == OP_CHECKSIG \
+            and _valid_pubkey_size(data[1:-1]):  # MatchPayToPubkey: a direct push only
         return P2PK, 0, 0
     if len(parsed) >= 4 and parsed[-1] == (OP_CHECKMULTISIG, None):
         m, n = _small_int(parsed[0][0]), _small_int(parsed[-2][0])
@@ -136,7 +137,7 @@ def solve(data: bytes) -> tuple[str, int, int]:
 def has_valid_ops(data: bytes) -> bool:
     """Core's CScript::HasValidOps: it parses, every opcode is defined, no push over 520 bytes."""
     try:
-        return all(op <= OP_CHECKSIGADD and (push is None or len(push) <= MAX_SCRIPT_ELEMENT_SIZE)
+        return all(op <= MAX_OPCODE and (push is None or len(push) <= MAX_SCRIPT_ELEMENT_SIZE)
                    for op, push in ops(data))
     except ScriptError:
         return False

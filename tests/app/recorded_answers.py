@@ -42,10 +42,15 @@ REFUSED_ALREADY_CONFIRMED = (400, {"content-type": "text/plain"},
                              'utxo set"}')
 REFUSED_MISSING_INPUTS = (400, {"content-type": "text/plain"},
                           'sendrawtransaction RPC error: {"code":-25,"message":"bad-txns-inputs-missingorspent"}')
-# mempool's own backend (POST /api/tx when it is not behind electrs) keeps only the code.
+# mempool's own backend (POST /api/tx when it is not behind electrs) keeps only the code,
+# and says this when bitcoind gave no coded error (it did not answer): not a refusal.
 REFUSED_CODE_ONLY = (400, {"content-type": "text/plain"}, 'sendrawtransaction RPC error: {"code":-26}')
+POST_FAILED = (400, {"content-type": "text/plain"}, "Failed to send raw transaction")
 
-# A public instance rate-limiting (nginx limit_req), and mempool's backend while its
-# mempool is not in sync (getPreciseRecommendedFeesEsploraTransformed: 503).
-RATE_LIMITED = (429, {"retry-after": "3", "content-type": "text/html"}, "<html>429 Too Many Requests</html>")
+# mempool's backend while its mempool is not in sync (getPreciseRecommendedFeesEsploraTransformed),
+# which is also what nginx's limit_req answers by default (503, no Retry-After).
 UNAVAILABLE = (503, {"content-type": "text/html"}, "Service Unavailable")
+
+# Not recorded from either source (mempool's nginx config in its repository has no limit_req):
+# the 429 with Retry-After that RFC 6585 and RFC 9110 describe, as rate-limiting proxies send it.
+RATE_LIMITED = (429, {"retry-after": "3", "content-type": "text/html"}, "<html>429 Too Many Requests</html>")

@@ -6,9 +6,10 @@ is electrs). In front, what mempool.space adds: /api/fee-estimates comes from
 mempool's own backend with status 203 and its deprecation header (bitcoin.routes.ts,
 getPreciseRecommendedFeesEsploraTransformed), every answer carries
 `Access-Control-Allow-Origin: *`, and each request waits `--latency-ms` as on a real
-link. With `--busy N` the first N fee-estimate requests are rate-limited (429), as a
-public instance under load answers. It runs on its own port, so the app reaches it
-cross-origin.
+link. With `--busy N` the first N fee-estimate requests are rate-limited (429 with
+`Retry-After: 2`, exposed to the page through `Access-Control-Expose-Headers` so that the
+page's reading of it is tested; whether mempool.space exposes it is not known). It runs on
+its own port, so the app reaches it cross-origin.
 """
 
 import argparse
@@ -44,7 +45,8 @@ def make_app(data_dir, latency_s: float, block_interval: float, busy: int) -> we
     async def fee_estimates(request):
         if refusals["left"] > 0:
             refusals["left"] -= 1
-            return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": "1"})
+            return web.Response(status=429, text="Too Many Requests",
+                                headers={"Retry-After": "2", "Access-Control-Expose-Headers": "Retry-After"})
         body = {target: RECOMMENDED[name] for target, name in TARGETS.items()}
         return web.json_response(body, status=203, headers={"x-warning-from-mempool": WARNING})
 

@@ -42,7 +42,7 @@ def test_broadcast_watch_and_settle_against_a_mempool_space_esplora(browser, app
         broadcaster = apps.open("#/broadcast")
         go_live(broadcaster, "Outside wallet show", payout, rate=1200)
         waiting = broadcaster.wait_for_selector("[data-testid=bc-chain-status]:visible", timeout=10_000)
-        assert "The chain service is busy (HTTP 429); trying again in" in waiting.text_content()
+        assert "The chain service is busy (HTTP 429); trying again in 2 s" in waiting.text_content()  # Retry-After
         link = share_link(broadcaster)  # after two 429s, the 203 fee estimates were good enough to go live
         assert not broadcaster.is_visible("[data-testid=bc-chain-status]")
 

@@ -116,7 +116,7 @@ async def test_relative_height_lock_waits_for_coin_depth(api, fund):
     await accepted(api, tx)
 
 
-@pytest.mark.parametrize("body", ["zz", "", "0200000001", "ff" * 100, "00 11", "0a\n"])
+@pytest.mark.parametrize("body", ["zz", "", "0200000001", "ff" * 100, "00 11", "0a\n", "0\n", "abcd\n", " 00"])
 async def test_garbage_bodies_are_refused_as_undecodable(api, body):
     await refused(api, body, "TX decode failed. Make sure the tx has at least one input.", code=-22)
 
@@ -149,6 +149,12 @@ async def test_random_bytes_and_paths_never_cause_a_server_error(api):
     for path in ("/api/address/" + "b" * 5000, "/api/tx/" + "A" * 64, "/api/block-height/99999999999",
                  "/api/tx/" + "a" * 64 + "/outspend/4294967296", "/api/address/%00"):
         assert (await api.get(path)).status in (400, 404)
+    for path in ("/api/tx/" + "a" * 63 + "%0A", "/api/scripthash/" + "a" * 63 + "%0A", "/api/block-height/5%0A",
+                 "/api/broadcast?tx=0%0A", "/api/block/" + "a" * 63 + "%0A/txs"):
+        resp = await api.get(path)
+        assert resp.status == 400, (path, resp.status, await resp.text())  # a newline is not hex nor digits
+    resp = await api.get("/api/blocks/5%0A")
+    assert resp.status == 200 and (await resp.json())[0]["height"] == 110  # electrs: unparsable means the tip
 
 
 # ---- Core 28's standardness, with its reasons -----------------------------------------
@@ -187,8 +193,23 @@ async def test_transaction_versions_above_two_are_refused(api, fund, version, me
 async def test_a_fee_over_sendrawtransactions_maxfeerate_is_refused(api, fund):
     key, prev = await fund()
     tx = key.spend([prev], [(ELSEWHERE, prev.value - 1_200_000)])  # 10,909 sat/vB, over 0.10 BTC/kvB
-    await refused(api, tx, "Fee exceeds maximum configured by user (maxtxfee, maxfeerate)", code=-25)
+    await refused(api, tx, "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)", code=-25)
     await accepted(api, key.spend([prev], [(ELSEWHERE, prev.value - 1_000_000)]))
+
+
+async def test_an_output_with_an_undefined_opcode_is_a_burn_too(api, fund):
+    key, prev = await fund()
+    tx = key.spend([prev], [(b"\x51\xba", 1000), (ELSEWHERE, prev.value - 1500)])  # OP_CHECKSIGADD > MAX_OPCODE
+    await refused(api, tx, "Unspendable output exceeds maximum configured by user (maxburnamount)", code=-25)
+
+
+async def test_a_pubkey_output_pushed_with_pushdata1_is_not_standard(api, fund):
+    key, prev = await fund()
+    pushdata_p2pk = b"\x4c\x21" + key.public.sec() + b"\xac"
+    assert await refused(api, key.spend([prev], [(pushdata_p2pk, 10_000), (ELSEWHERE, prev.value - 10_500)]),
+                         "scriptpubkey") == "scriptpubkey"
+    await accepted(api, key.spend([prev], [(b"\x21" + key.public.sec() + b"\xac", 10_000),
+                                           (ELSEWHERE, prev.value - 10_500)]))
 
 
 async def test_burning_coins_in_an_op_return_is_refused(api, fund):
