@@ -1,13 +1,15 @@
-"""Streamium's payment channel core (protocol v1): pure Python, no I/O, runs in Pyodide.
+"""Streamium's payment channel core (protocol v2): pure Python, no I/O, runs in Pyodide.
 
 The browser glue drives a `Viewer` or a `Broadcaster` with events and carries out
 the actions they return; see docs/channel-api.md.
 """
 
-from .actions import (Action, Broadcast, Chat, Closed, Disconnect, PeerError, Persist, Send, ShowFunding,
-                      ShowOffer, StartMedia, StopMedia)
+from . import states
+from .actions import (Action, Bind, Broadcast, Chat, Closed, Disconnect, LookUpInputs, PeerError, Persist, Send,
+                      ShowFunding, ShowHold, ShowOffer, StartMedia, StopMedia)
 from .addresses import address_script, dust
-from .broadcaster import Broadcaster, channel_id
+from .broadcaster import Broadcaster, ChainWatch, channel_id
+from .lobby import Lobby
 from .errors import ProtocolError
 from .link import ShareLink, build_link, parse_link
 from .messages import canonical_json, error, message, parse_message

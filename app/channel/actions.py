@@ -5,7 +5,7 @@ The caller MUST carry out the actions of one call in the order given and finish 
 """
 
 from dataclasses import dataclass, asdict
-from typing import Optional
+from typing import Any, Optional, Tuple
 
 
 class Action:
@@ -96,6 +96,36 @@ class Disconnect(Action):
     """Close the data connection (the peer is flooding)."""
 
     kind = "disconnect"
+
+
+@dataclass(frozen=True)
+class LookUpInputs(Action):
+    """Broadcaster: ask the chain for the value of each of T1's inputs (`outpoints`, as
+    (txid, vout)) and report them, in order, with `funding_inputs(values, now)`."""
+
+    outpoints: Tuple[Tuple[str, int], ...]
+    kind = "look_up_inputs"
+
+
+@dataclass(frozen=True)
+class Bind(Action):
+    """Broadcaster's lobby: this connection now speaks for `broadcaster` (a new channel after
+    `hello`, or one whose `resume` was accepted); drop any older connection of that channel."""
+
+    broadcaster: Any
+    kind = "bind"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind}
+
+
+@dataclass(frozen=True)
+class ShowHold(Action):
+    """Viewer: the broadcaster paused the media until T1 confirms (`held`), or resumed it."""
+
+    held: bool
+    reason: Optional[str] = None
+    kind = "show_hold"
 
 
 @dataclass(frozen=True)

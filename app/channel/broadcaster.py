@@ -1,13 +1,17 @@
 """The broadcaster's side of one channel (one per viewer), sans I/O.
 
-States (§4): offered -> refund_signed -> open -> closing -> closed.
+States (states.py): offered → refund_signed → open → closing → settling → closed.
+The chain's view arrives as events (`funding_inputs`, `tx_accepted`, `tx_confirmations`,
+`funding_gone`, `funding_missing`, `funding_spent`, `spend_vanished`); `watch` says what
+to ask the chain about.
 """
 
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
 
-from . import messages
+from . import messages, resume, states
 from . import transactions as txs
-from .actions import Action, Broadcast, Closed, Persist, Send, StartMedia, StopMedia
+from .actions import Action, Broadcast, Closed, LookUpInputs, Persist, Send, StartMedia, StopMedia
 from .addresses import dust
 from .channel import Channel
 from .errors import ProtocolError, BAD_FUNDING, BAD_PAYMENT, BAD_REFUND, CHANNEL_CLOSED, NOT_OPEN
@@ -17,11 +21,31 @@ from .signatures import private_key
 
 LOCK_TIME_TOLERANCE_S = 600
 MAX_FEE_FACTOR = 10
+# Record fields kept as they are; `state`, the key, the offer and the channel are converted.
+PLAIN_FIELDS = ("refund_sig", "funding_tx", "amount", "pay_sig", "opened_at", "t0", "closing_tx", "release_sig",
+                "end_reason", "last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by")
+FIELD_DEFAULTS = {"amount": 0, "held_s": 0}
 
 
 def channel_id(funding_txid: str, viewer_pubkey: str) -> str:
     """The key a broadcaster files a channel's record under, as `resume` names it."""
     return f"{funding_txid}:{viewer_pubkey}"
+
+
+@dataclass(frozen=True)
+class ChainWatch:
+    """What the page must ask the chain about this channel, and report back.
+
+    - `funding_txid` (with `funding_inputs`): T1 while it is not yet confirmed: its
+      confirmations (`tx_confirmations`), or who spent its inputs instead (`funding_gone`),
+      or that it is unknown with its inputs unspent (`funding_missing`);
+    - `outpoint`: the channel output once open: who spends it (`funding_spent`,
+      `tx_confirmations` of that spend), or that a spend seen before is gone (`spend_vanished`).
+    """
+
+    funding_txid: Optional[str] = None
+    funding_inputs: Tuple[Tuple[str, int], ...] = ()
+    outpoint: Optional[Tuple[str, int]] = None
 
 
 def check_refund(channel: Channel, tx, now: int) -> None:
@@ -55,7 +79,7 @@ def check_refund(channel: Channel, tx, now: int) -> None:
 
 
 def check_funding(channel: Channel, tx) -> None:
-    """Every §5 check on the viewer's signed T1 in `commit`."""
+    """Every §5 check on the viewer's signed T1 in `commit` that needs no chain."""
     def require(ok: bool, why: str):
         if not ok:
             raise ProtocolError(BAD_FUNDING, why)
@@ -70,44 +94,52 @@ def check_funding(channel: Channel, tx) -> None:
             "every funding input must be SegWit (witness, empty scriptSig)")
 
 
+def check_funding_fee(tx, values: Sequence[Optional[int]], fee_rate: int) -> None:
+    """v2 §B: T1's fee over its vsize, by the chain's values of its inputs, is the offer's rate or more."""
+    if len(values) != len(tx.vin) or any(type(v) is not int or v < 0 for v in values):
+        raise ProtocolError(BAD_FUNDING, "the chain does not know every coin funding_tx spends")
+    fee = sum(values) - sum(out.value for out in tx.vout)
+    vsize = txs.vsize(tx)
+    if fee < fee_rate * vsize:
+        raise ProtocolError(BAD_FUNDING, f"funding_tx pays {fee} sat for {vsize} vB, below the offer's "
+                                         f"{fee_rate} sat/vB")
+
+
 class Broadcaster(Peer):
-    PRE_OPEN_STATES = ("offered", "refund_signed")
+    PRE_OPEN_STATES = (states.OFFERED, states.REFUND_SIGNED)
+    UNHEARD_STATES = (states.OFFERED,)
 
     @classmethod
-    def new(cls, terms: Terms, identity_secret: bytes, channel_secret: bytes) -> "Broadcaster":
+    def new(cls, terms: Terms, identity_secret: bytes, channel_secret: bytes,
+            buried: int = states.BURIED_CONFIRMATIONS) -> "Broadcaster":
         """A channel for a viewer that said `hello`, with a fresh K2 (`channel_secret`)."""
         identity = private_key(identity_secret).sec().hex()
         offer = Offer(terms.check(), private_key(channel_secret).sec().hex(), identity)
-        return cls.from_record({
-            "role": "broadcaster", "state": "offered", "channel_secret": channel_secret.hex(),
-            "offer": offer.message(identity_secret), "channel": None, "refund_sig": None,
-            "funding_tx": None, "amount": 0, "pay_sig": None, "opened_at": None, "t0": None,
-            "closing_tx": None, "release_sig": None, "end_reason": None,
-        })
+        record = {"role": "broadcaster", "state": states.OFFERED, "channel_secret": channel_secret.hex(),
+                  "offer": offer.message(identity_secret), "channel": None}
+        return cls.from_record(record, buried)
 
     @classmethod
-    def from_record(cls, record: dict) -> "Broadcaster":
+    def from_record(cls, record: dict, buried: int = states.BURIED_CONFIRMATIONS) -> "Broadcaster":
         self = cls()
         self.state = record["state"]
         self.offer_message = record["offer"]
         self.offer = Offer.from_message(self.offer_message)
         self.key = private_key(bytes.fromhex(record["channel_secret"]))
         self.channel = record["channel"] and Channel.from_record(self.offer, record["channel"])
-        for name in ("refund_sig", "funding_tx", "amount", "pay_sig", "opened_at", "t0",
-                     "closing_tx", "release_sig", "end_reason"):
-            setattr(self, name, record[name])
+        for name in PLAIN_FIELDS:
+            setattr(self, name, record.get(name, FIELD_DEFAULTS.get(name)))
+        self.buried = buried
         self.streaming = False  # a media call is up (never after a page load)
         return self
 
     def record(self) -> dict:
         """Everything needed to rebuild this object (contains the secret K2)."""
-        return {
-            "role": "broadcaster", "state": self.state, "channel_secret": self.key.secret.hex(),
-            "offer": self.offer_message, "channel": self.channel and self.channel.to_record(),
-            "refund_sig": self.refund_sig, "funding_tx": self.funding_tx, "amount": self.amount,
-            "pay_sig": self.pay_sig, "opened_at": self.opened_at, "t0": self.t0,
-            "closing_tx": self.closing_tx, "release_sig": self.release_sig, "end_reason": self.end_reason,
-        }
+        return {"role": "broadcaster", "state": self.state, "channel_secret": self.key.secret.hex(),
+                "offer": self.offer_message, "channel": self.channel and self.channel.to_record(),
+                **{name: getattr(self, name) for name in PLAIN_FIELDS}}
+
+    # ---- what the page reads -------------------------------------------------
 
     @property
     def channel_id(self) -> Optional[str]:
@@ -115,10 +147,46 @@ class Broadcaster(Peer):
 
     @property
     def paid_until(self) -> Optional[int]:
-        """t0 + amount * 60 / rate (floored); before the first payment, the time the channel opened."""
+        """t0 + time held + amount * 60 / rate (floored); before the first payment, when it opened."""
         if self.t0 is None:
             return self.opened_at
-        return self.t0 + self.amount * 60 // self.offer.terms.rate_sat_per_min
+        return self.t0 + self.held_s + self.amount * 60 // self.offer.terms.rate_sat_per_min
+
+    @property
+    def held(self) -> bool:
+        """Media paused until T1 confirms (v2 §B)."""
+        return self.held_since is not None
+
+    @property
+    def funding_confirmed(self) -> bool:
+        return (self.funding_confirmations or 0) >= 1
+
+    @property
+    def closing_txid(self) -> Optional[str]:
+        return self.closing_tx and txs.txid(txs.parse_tx(self.closing_tx, BAD_FUNDING))
+
+    @property
+    def earned(self) -> int:
+        """What this channel pays the broadcaster: nothing if its funding vanished."""
+        return 0 if self.end_reason == "funding_gone" else self.amount
+
+    def served_s(self, now: int) -> int:
+        """Seconds of media served: from the first payment on, less any time held."""
+        if self.t0 is None:
+            return 0
+        held = self.held_s + (now - self.held_since if self.held else 0)
+        return max(0, now - self.t0 - held)
+
+    @property
+    def watch(self) -> ChainWatch:
+        watching_t1 = self.funding_tx and not self.funding_confirmed and self.state in (
+            states.REFUND_SIGNED, states.OPEN, states.CLOSING) and self.funding_confirmations is not None
+        t1 = txs.parse_tx(self.funding_tx, BAD_FUNDING) if watching_t1 else None
+        spendable = self.state in (states.OPEN, states.CLOSING, states.SETTLING) and self.channel is not None
+        return ChainWatch(
+            funding_txid=self.channel.funding.txid if t1 else None,
+            funding_inputs=tuple((i.txid.hex(), i.vout) for i in t1.vin) if t1 else (),
+            outpoint=(self.channel.funding.txid, self.channel.funding.vout) if spendable else None)
 
     # ---- events from the caller ----------------------------------------------
 
@@ -127,12 +195,17 @@ class Broadcaster(Peer):
         return [Persist(self.record()), Send(self.offer_message)]
 
     def tick(self, now: int) -> List[Action]:
-        """Time passes: end the channel when it is unpaid, used up, or near its lock time."""
+        """Time passes: end the channel when it is unpaid, used up, near its lock time;
+        pause the media when it used up what an unconfirmed T1 may carry (v2 §B)."""
         now = int(now)
-        if self.state != "open":
+        if self.state != states.OPEN:
             return []
         if now >= self.channel.settle_at:
             return self._close("expiring")
+        if self.held:
+            return []
+        if self.t0 is not None and not self.funding_confirmed and self.served_s(now) >= self.offer.terms.unconfirmed_s:
+            return self._hold(now)
         if self.amount == self.channel.max_amount and now >= self.paid_until:
             return self._close("exhausted")
         if now > self.paid_until + self.offer.terms.grace_s:
@@ -141,53 +214,122 @@ class Broadcaster(Peer):
 
     def stop(self, now: int) -> List[Action]:
         """The broadcast stops: settle or release every channel, forget unfunded offers."""
-        if self.state in ("refund_signed", "open"):
+        if self.state in (states.REFUND_SIGNED, states.OPEN):
             return self._close("stopped")
-        if self.state == "offered":
-            self.state = "closed"
+        if self.state == states.OFFERED:
+            self.state = states.CLOSED
             return [Persist(self.record()), Send(messages.message("end", reason="stopped")), Closed("stopped")]
         return []
 
+    def funding_inputs(self, values: Sequence[Optional[int]], now: int) -> List[Action]:
+        """The chain's values of T1's inputs (None: unknown coin), as `LookUpInputs` asked."""
+        if self.state != states.REFUND_SIGNED or not self.funding_tx or self.funding_confirmations is not None:
+            return []
+        try:
+            check_funding_fee(txs.parse_tx(self.funding_tx, BAD_FUNDING), values, self.offer.terms.fee_rate_sat_vb)
+        except ProtocolError as e:
+            self.funding_tx = None
+            return [Persist(self.record()), Send(messages.error(e.code, e.message))]
+        return [Broadcast(self.funding_tx, self.channel.funding.txid)]
+
     def tx_accepted(self, txid: str, now: int) -> List[Action]:
-        """The chain (mempool, or the configured confirmations) has accepted `txid`."""
+        """The chain has `txid` (in its mempool at least)."""
+        if txid == self._funding_txid() and self.funding_confirmations is None:
+            return self.tx_confirmations(txid, 0, now)
+        if self.state == states.CLOSING and txid == self.closing_txid:
+            return self.funding_spent(txid, now)
+        return []
+
+    def tx_confirmations(self, txid: str, confirmations: int, now: int) -> List[Action]:
+        """`txid` (T1, or what spends the channel) has `confirmations` (0: in the mempool)."""
         now = int(now)
-        if self.state == "refund_signed" and self.funding_tx and txid == self.channel.funding.txid:
-            self.state, self.opened_at = "open", now
-            return [Persist(self.record()), Send(messages.message("commit_ack", txid=txid))]
-        if self.state == "closing" and txid == self._closing_txid():
-            self.state = "closed"
-            return [Persist(self.record()), Send(messages.message("closed", txid=txid)),
-                    Closed(self.end_reason, txid)]
+        if txid == self._funding_txid() and self.funding_tx:
+            return self._funding_seen(confirmations, now)
+        if self.state == states.SETTLING and txid == (self.spent_by or self.closing_txid) \
+                and confirmations >= self.buried:
+            self.state = states.CLOSED
+            return [Persist(self.record())]
         return []
 
     def tx_rejected(self, txid: str, reason: str, now: int) -> List[Action]:
         """The chain refused T1: the channel never opened and nobody's money moved."""
-        if self.state == "refund_signed" and self.funding_tx and txid == self.channel.funding.txid:
-            self.state, self.funding_tx = "closed", None
+        if self.state == states.REFUND_SIGNED and self.funding_tx and txid == self.channel.funding.txid:
+            self.state, self.funding_tx = states.CLOSED, None
             return [Persist(self.record()), Send(messages.error(BAD_FUNDING, f"funding_tx rejected: {reason}")),
                     Closed("funding_rejected")]
         return []
 
     def funding_gone(self, now: int) -> List[Action]:
-        """The chain says T1 will never be (or is no longer) there: double-spent, replaced or refused.
+        """Another transaction spent an input of T1 (v2 §B): T1 is replaced or double-spent.
 
-        The channel output does not exist, so no T3 can ever pay: stop the media, tell
-        the viewer (`end` `stopped`) and end the channel with nothing to broadcast.
+        The channel output will not exist, so no T3 can pay: stop the media, tell the viewer
+        (`end` `funding_gone`) and end the channel with nothing to broadcast.
         """
-        if self.state not in ("refund_signed", "open", "closing") or self.funding_tx is None:
+        if self.state not in (states.REFUND_SIGNED, states.OPEN, states.CLOSING) or self.funding_tx is None \
+                or self.funding_confirmed:
             return []
-        tell = self.state != "closing"
-        after = [StopMedia()] if self.t0 is not None and tell else []
+        tell = self.state != states.CLOSING
+        after = [StopMedia()] if self.streaming or (self.t0 is not None and tell) else []
         if tell:
-            after.append(Send(messages.message("end", reason="stopped")))
-        self.state, self.end_reason, self.streaming = "closed", "funding_gone", False
+            after.append(Send(messages.message("end", reason="funding_gone")))
+        self.state, self.end_reason, self.streaming, self.held_since = states.CLOSED, "funding_gone", False, None
         return [Persist(self.record())] + after + [Closed("funding_gone")]
 
-    def reload(self) -> List[Action]:
-        """After a page load: re-broadcast the closing transaction until the chain has it (§7)."""
-        if self.state == "closing":
-            return [Broadcast(self.closing_tx, self._closing_txid())]
+    def funding_missing(self, now: int) -> List[Action]:
+        """T1 is unknown to the chain and its inputs unspent (evicted, or never relayed): publish it again."""
+        if self.funding_tx and self.funding_confirmations is not None and not self.funding_confirmed \
+                and self.state in (states.REFUND_SIGNED, states.OPEN, states.CLOSING):
+            return [Broadcast(self.funding_tx, self.channel.funding.txid)]
         return []
+
+    def funding_spent(self, txid: str, now: int) -> List[Action]:
+        """The chain has `txid` spending the channel output: ours (T3), or another (the viewer's
+        T2 after L, a T3 of an older copy of this page): then that is recorded, the media stops
+        and ours is no longer re-broadcast (v2 §C)."""
+        if self.state not in (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING) \
+                or self.channel is None:
+            return []
+        if self.state == states.SETTLING and txid == (self.spent_by or self.closing_txid):
+            return []
+        ours = txid == self.closing_txid
+        after = [StopMedia()] if self.streaming else []
+        if self.state in (states.REFUND_SIGNED, states.OPEN):
+            after.append(Send(messages.message("end", reason="stopped")))
+            self.end_reason = "spent_elsewhere"
+        self.state, self.spent_by, self.streaming, self.held_since = states.SETTLING, None if ours else txid, False, None
+        if ours:
+            after.append(Send(messages.message("closed", txid=txid)))
+        return [Persist(self.record())] + after + [Closed(self.end_reason if ours else "spent_elsewhere", txid)]
+
+    def spend_vanished(self, now: int) -> List[Action]:
+        """The spend seen before no longer spends the channel output (evicted, or a reorg):
+        back to closing, re-broadcasting our T3 (T1 first if it is unconfirmed)."""
+        if self.state != states.SETTLING:
+            return []
+        self.spent_by = None
+        if not self.closing_tx:
+            return []
+        self.state = states.CLOSING
+        return [Persist(self.record())] + self.reload()
+
+    def reload(self) -> List[Action]:
+        """After a page load, or a spend gone: publish what protects the broadcaster (§7, v2 §B/§C),
+        or look T1's inputs up again if the page died before it could publish T1."""
+        if self.state == states.CLOSING and self.closing_tx:
+            return self._funding_first() + [Broadcast(self.closing_tx, self.closing_txid)]
+        if self.state == states.REFUND_SIGNED and self.funding_tx and self.funding_confirmations is None:
+            t1 = txs.parse_tx(self.funding_tx, BAD_FUNDING)
+            return [LookUpInputs(tuple((i.txid.hex(), i.vout) for i in t1.vin))]
+        return []
+
+    def resume(self, msg: dict, now: int) -> List[Action]:
+        """An authenticated `resume` (v2 §A); raises ProtocolError (`not_open`) and changes
+        nothing unless K1 signed it, recently, later than the last one accepted."""
+        if self.channel is None:
+            raise ProtocolError(NOT_OPEN, "no such channel here")
+        resume.check(msg, self.channel, self.last_resume_at, int(now))
+        self.last_resume_at = msg["at"]
+        return [Persist(self.record())] + self._resumed()
 
     # ---- message handlers --------------------------------------------------
 
@@ -201,14 +343,16 @@ class Broadcaster(Peer):
                           msg["change_address"], tx.locktime)
         check_refund(channel, tx, now)
         self.channel, self.refund_sig = channel, channel.sign(self.key, tx)
-        self.state = "refund_signed"
+        self.state = states.REFUND_SIGNED
         return [Persist(self.record()), Send(messages.message("refund_sig", sig=self.refund_sig))]
 
     def _on_commit(self, msg, now):
+        if self.funding_confirmations is not None:  # T1 is out: a repeated commit changes nothing
+            return self._funding_seen(self.funding_confirmations, now)
         tx = txs.parse_tx(msg["funding_tx"], BAD_FUNDING)
         check_funding(self.channel, tx)
         self.funding_tx = msg["funding_tx"]
-        return [Persist(self.record()), Broadcast(self.funding_tx, self.channel.funding.txid)]
+        return [Persist(self.record()), LookUpInputs(tuple((i.txid.hex(), i.vout) for i in tx.vin))]
 
     def _on_pay(self, msg, now):
         amount, sig, ch = msg["amount"], msg["sig"], self.channel
@@ -217,10 +361,9 @@ class Broadcaster(Peer):
         if not self.offer.terms.min_payment_sat <= amount <= ch.max_amount:
             raise ProtocolError(BAD_PAYMENT, f"amount must be in [{self.offer.terms.min_payment_sat}, {ch.max_amount}]")
         if amount == self.amount:
-            # A duplicate changes nothing. After a `resume` the viewer's own copy of its last
-            # `pay` is also its proof of identity: that signature only ever travelled over its
-            # encrypted data connection, so a stranger who knows T1 cannot produce it.
-            if not self.streaming and sig == self.pay_sig:
+            # A duplicate changes nothing. After a `resume` or an `unhold`, the viewer's own copy of
+            # its last `pay` is what restarts the media: only the two parties have seen that signature.
+            if not self.streaming and not self.held and sig == self.pay_sig:
                 self.streaming = True
                 return [Send(self._pay_ack()), StartMedia()]
             return [Send(self._pay_ack())]
@@ -230,72 +373,94 @@ class Broadcaster(Peer):
         self.amount, self.pay_sig = amount, sig
         if self.t0 is None:
             self.t0 = now
-        # Media starts on the first payment, and after a `resume` only on proof that the peer
-        # is the viewer (this new signature, or the last one re-sent): anyone who saw T1 can
-        # send `resume`.
-        start = not self.streaming
-        self.streaming = True
+        start = not self.streaming and not self.held
+        self.streaming = self.streaming or start
         return [Persist(self.record()), Send(self._pay_ack())] + ([StartMedia()] if start else [])
 
     def _on_close(self, msg, now):
         return self._close(None)
 
     def _on_resume(self, msg, now):
+        return self.resume(msg, now)
+
+    # ---- helpers -------------------------------------------------------------
+
+    def _resumed(self) -> List[Action]:
+        """What a viewer that resumed hears again, by state. Media waits for its `pay`."""
         ch = self.channel
-        if ch is None or (msg["funding_txid"], msg["viewer_pubkey"]) != (ch.funding.txid, ch.viewer_pubkey):
-            raise ProtocolError(NOT_OPEN, "no such channel here")
-        if self.state == "refund_signed":
+        if self.state == states.REFUND_SIGNED:
             return [Send(messages.message("refund_sig", sig=self.refund_sig))]
-        if self.state == "open":
+        if self.state == states.OPEN:
             if self.t0 is None:
                 return [Send(messages.message("commit_ack", txid=ch.funding.txid))]
-            # funding_txid and K1 are public once T1 is out: `resume` proves nothing, so it
-            # re-sends state but starts nothing; media waits for the viewer's signed `pay`.
             stop = [StopMedia()] if self.streaming else []
             self.streaming = False
-            return stop + [Send(self._pay_ack())]
-        if self.state == "closing":
+            hold = [Send(messages.message("hold", reason="unconfirmed"))] if self.held else []
+            return stop + [Send(self._pay_ack())] + hold
+        if self.state == states.CLOSING:
             return self.reload()
         if self.end_reason == "funding_gone":
             raise ProtocolError(CHANNEL_CLOSED, "the funding transaction is gone: the channel never held money")
         if self.closing_tx:
-            return [Send(messages.message("closed", txid=self._closing_txid()))]
+            return [Send(messages.message("closed", txid=self.spent_by or self.closing_txid))]
         if self.release_sig:
             return [Send(messages.message("release", sig=self.release_sig))]
         raise ProtocolError(CHANNEL_CLOSED, "the channel closed without funding")
 
-    # ---- helpers -------------------------------------------------------------
+    def _funding_txid(self) -> Optional[str]:
+        return self.channel and self.channel.funding.txid
+
+    def _funding_seen(self, confirmations: int, now: int) -> List[Action]:
+        """T1 has `confirmations`: open once it has the offer's number; resume media held for it."""
+        before = self.funding_confirmations
+        self.funding_confirmations = max(confirmations, before or 0)
+        if self.state == states.REFUND_SIGNED and self.funding_confirmations >= self.offer.terms.confirmations:
+            self.state, self.opened_at = states.OPEN, now
+            return [Persist(self.record()), Send(messages.message("commit_ack", txid=self.channel.funding.txid))]
+        if self.held and self.funding_confirmed:
+            self.held_s, self.held_since = self.held_s + now - self.held_since, None
+            return [Persist(self.record()), Send(messages.message("unhold"))]
+        return [Persist(self.record())] if self.funding_confirmations != before else []
+
+    def _hold(self, now: int) -> List[Action]:
+        """v2 §B: no media beyond what max_unconfirmed_sat pays until T1 confirms."""
+        self.held_since, self.streaming = now, False
+        return [Persist(self.record()), StopMedia(), Send(messages.message("hold", reason="unconfirmed"))]
+
+    def _funding_first(self) -> List[Action]:
+        """T1 goes out before T3 while it is unconfirmed (v2 §B): a T3 is worthless without it."""
+        if self.funding_tx and not self.funding_confirmed:
+            return [Broadcast(self.funding_tx, self.channel.funding.txid)]
+        return []
 
     def _pay_ack(self) -> dict:
         return messages.message("pay_ack", amount=self.amount, paid_until=self.paid_until)
-
-    def _closing_txid(self) -> str:
-        return txs.txid(txs.parse_tx(self.closing_tx, BAD_FUNDING))
 
     def _close(self, reason: Optional[str]) -> List[Action]:
         """Settle on the best T3, or release with T3(0) if nothing was paid (§6)."""
         ch = self.channel
         after = [StopMedia()] if self.t0 is not None else []
-        self.streaming = False
+        self.streaming, self.held_since = False, None
         if reason:
             after.append(Send(messages.message("end", reason=reason)))
         self.end_reason = reason or "viewer_closed"
         if self.amount:
             tx = ch.payment_tx(self.amount)
             ch.complete(tx, self.pay_sig, ch.sign(self.key, tx))
-            self.state, self.closing_tx = "closing", txs.tx_hex(tx)
-            return [Persist(self.record())] + after + [Broadcast(self.closing_tx, txs.txid(tx))]
-        self.state, self.release_sig = "closed", ch.sign(self.key, ch.payment_tx(0))
+            self.state, self.closing_tx = states.CLOSING, txs.tx_hex(tx)
+            return [Persist(self.record())] + after + self.reload()
+        self.state, self.release_sig = states.CLOSED, ch.sign(self.key, ch.payment_tx(0))
         return [Persist(self.record())] + after + [Send(messages.message("release", sig=self.release_sig)),
                                                    Closed(self.end_reason)]
 
 
 Broadcaster.HANDLERS = {
-    ("offered", "hello"): Broadcaster._on_hello,
-    ("offered", "open"): Broadcaster._on_open,
-    ("refund_signed", "commit"): Broadcaster._on_commit,
-    ("refund_signed", "close"): Broadcaster._on_close,
-    ("open", "pay"): Broadcaster._on_pay,
-    ("open", "close"): Broadcaster._on_close,
-    **{(s, "resume"): Broadcaster._on_resume for s in ("refund_signed", "open", "closing", "closed")},
+    (states.OFFERED, "hello"): Broadcaster._on_hello,
+    (states.OFFERED, "open"): Broadcaster._on_open,
+    (states.REFUND_SIGNED, "commit"): Broadcaster._on_commit,
+    (states.REFUND_SIGNED, "close"): Broadcaster._on_close,
+    (states.OPEN, "pay"): Broadcaster._on_pay,
+    (states.OPEN, "close"): Broadcaster._on_close,
+    **{(s, "resume"): Broadcaster._on_resume
+       for s in (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING, states.CLOSED)},
 }

@@ -1,4 +1,5 @@
-"""Wire messages of §4: parsing with exact types and ranges, canonical JSON, builders.
+"""Wire messages of §4 (protocol version 2): parsing with exact types and ranges, canonical
+JSON, builders.
 
 Every check here is about form; whether a well-formed message is acceptable in the
 channel's state is the state machines' business.
@@ -10,11 +11,13 @@ import re
 from .errors import ProtocolError, BAD_MESSAGE, UNSUPPORTED_VERSION, CODES
 from .transactions import MAX_MONEY
 
-VERSION = 1
+VERSION = 2
 MAX_MESSAGE_BYTES = 8 * 1024
 MAX_CHAT_CHARS = 500
 NETWORKS = ("regtest", "signet", "testnet4", "mainnet")
-END_REASONS = ("unpaid", "exhausted", "expiring", "stopped")
+END_REASONS = ("unpaid", "exhausted", "expiring", "stopped", "funding_gone")
+HOLD_REASONS = ("unconfirmed",)
+MAX_CONFIRMATIONS = 100
 _HEX = re.compile(r"\A(?:[0-9a-f]{2})*\Z")
 
 
@@ -101,6 +104,8 @@ SCHEMAS = {
         "pay_interval_s": _integer(1, 3600),
         "prepay_s": seconds,
         "grace_s": seconds,
+        "max_unconfirmed_sat": positive_amount,
+        "confirmations": _integer(0, MAX_CONFIRMATIONS),
         "identity_pubkey": _pubkey,
         "sig": signature,
     },
@@ -119,7 +124,9 @@ SCHEMAS = {
     "end": {"reason": _one_of(END_REASONS)},
     "closed": {"txid": txid},
     "release": {"sig": signature},
-    "resume": {"funding_txid": txid, "viewer_pubkey": _pubkey},
+    "resume": {"funding_txid": txid, "viewer_pubkey": _pubkey, "at": unix_time, "sig": signature},
+    "hold": {"reason": _one_of(HOLD_REASONS)},
+    "unhold": {},
     "chat": {"text": _text(0, MAX_CHAT_CHARS)},
     "error": {"code": _text(1, 64), "message": _text(0, MAX_CHAT_CHARS)},
 }
@@ -170,9 +177,9 @@ def parse_message(raw) -> dict:
     if type(msg) is not dict:
         _bad("message must be a JSON object")
     if type(msg.get("v")) is not int:
-        _bad("field v must be the integer 1")
+        _bad(f"field v must be the integer {VERSION}")
     if msg["v"] != VERSION:
-        raise ProtocolError(UNSUPPORTED_VERSION, f"version {msg['v']} is not supported, only 1")
+        raise ProtocolError(UNSUPPORTED_VERSION, f"version {msg['v']} is not supported, only {VERSION}")
     kind = msg.get("type")
     if type(kind) is not str or kind not in SCHEMAS:
         _bad("unknown message type")
@@ -180,6 +187,10 @@ def parse_message(raw) -> dict:
     for name, check in OPTIONAL.get(kind, {}).items():
         if name in msg:
             check(name, msg[name])
+    try:
+        canonical_json(msg)  # "\ud800" decodes to a lone surrogate, which has no UTF-8 and cannot be signed
+    except UnicodeEncodeError:
+        _bad("message holds an unpaired surrogate: not Unicode text")
     return msg
 
 

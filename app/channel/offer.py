@@ -1,6 +1,7 @@
 """The broadcaster's terms and the identity-signed `offer` that carries them (§4)."""
 
 from dataclasses import dataclass, asdict, fields
+from typing import Optional
 
 from embit import hashes
 
@@ -10,6 +11,7 @@ from .messages import canonical_json, message, SCHEMAS
 from .signatures import private_key, public_key, sign, verify
 
 DEFAULT_SETTLE_MARGIN_S = 7200
+UNCONFIRMED_MINUTES = 10  # v2 §E: what a broadcaster streams on an unconfirmed T1, by default
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ class Terms:
     pay_interval_s: int = 5
     prepay_s: int = 15
     grace_s: int = 10
+    max_unconfirmed_sat: Optional[int] = None  # v2 §B; None: §E's default, 10 minutes at the rate
+    confirmations: int = 0  # v2 §B: T1's confirmations before commit_ack
+
+    def __post_init__(self):
+        if self.max_unconfirmed_sat is None and type(self.rate_sat_per_min) is int \
+                and type(self.min_payment_sat) is int:
+            object.__setattr__(self, "max_unconfirmed_sat",
+                               max(self.min_payment_sat, UNCONFIRMED_MINUTES * self.rate_sat_per_min))
 
     @property
     def payout_script(self) -> bytes:
@@ -58,7 +68,14 @@ class Terms:
         if self.min_payment_sat > max(dust(payout), prepaid):
             raise ProtocolError(BAD_OFFER, f"min_payment_sat is more than dust and more than prepay_s of video "
                                            f"({max(dust(payout), prepaid)} sat): it would be paid before any video")
+        if self.max_unconfirmed_sat < self.min_payment_sat:
+            raise ProtocolError(BAD_OFFER, "max_unconfirmed_sat is below min_payment_sat: no video could be served")
         return self
+
+    @property
+    def unconfirmed_s(self) -> int:
+        """Seconds of video `max_unconfirmed_sat` pays for: all a viewer gets on an unconfirmed T1."""
+        return self.max_unconfirmed_sat * 60 // self.rate_sat_per_min
 
 
 @dataclass(frozen=True)

@@ -6,34 +6,51 @@ everything before they assign anything, and raise ProtocolError otherwise.
 
 from typing import List
 
-from . import messages
+from . import messages, states
 from .actions import Action, Chat, Disconnect, PeerError, Send
 from .errors import ProtocolError, BAD_MESSAGE, CHANNEL_CLOSED, NOT_OPEN, RATE_LIMITED
 
 MAX_MESSAGES_PER_SECOND = 20
-ENDED_STATES = ("closing", "closed", "expired")
-OPEN_ONLY = ("pay", "close", "pay_ack", "end", "closed")
+OPEN_ONLY = ("pay", "close", "pay_ack", "end", "closed", "hold", "unhold")
+
+
+class Flood:
+    """More than 20 messages within one second of the caller's clock (§1)."""
+
+    def __init__(self):
+        self._second, self._count = None, 0
+
+    def __call__(self, now: int) -> bool:
+        if now != self._second:
+            self._second, self._count = now, 0
+        self._count += 1
+        return self._count > MAX_MESSAGES_PER_SECOND
+
+
+def flooded() -> List[Action]:
+    return [Send(messages.error(RATE_LIMITED, f"more than {MAX_MESSAGES_PER_SECOND} messages in a second")),
+            Disconnect()]
 
 
 class Peer:
     state: str
     PRE_OPEN_STATES: tuple
+    UNHEARD_STATES: tuple = ()  # states in which the peer has not shown who it is: no chat either
 
     def __init__(self):
-        self._second = None
-        self._count = 0
+        self._flood = Flood()
 
     def receive(self, raw, now: int) -> List[Action]:
         """Handle one message from the peer: text, bytes or a decoded JSON object."""
         now = int(now)
-        if self._flooding(now):
-            return [Send(messages.error(RATE_LIMITED, "more than 20 messages in a second")), Disconnect()]
+        if self._flood(now):
+            return flooded()
         try:
             msg = messages.parse_message(raw)
             kind = msg["type"]
             if kind == "error":
                 return [PeerError(msg["code"], msg["message"])]
-            if kind == "chat":
+            if kind == "chat" and self.state not in self.UNHEARD_STATES:
                 return [Chat(msg["text"], msg.get("from"))]
             handler = self.HANDLERS.get((self.state, kind))
             if handler is None:
@@ -43,17 +60,11 @@ class Peer:
             return [Send(messages.error(e.code, e.message))]
 
     def _wrong_state(self, kind: str) -> ProtocolError:
-        if self.state in ENDED_STATES:
+        if self.state in states.ENDED:
             return ProtocolError(CHANNEL_CLOSED, f"{kind} received but the channel is {self.state}")
-        if kind in OPEN_ONLY and self.state in self.PRE_OPEN_STATES:
+        if (kind in OPEN_ONLY or kind == "chat") and self.state in self.PRE_OPEN_STATES:
             return ProtocolError(NOT_OPEN, f"{kind} received but the channel is not open yet")
         return ProtocolError(BAD_MESSAGE, f"{kind} is not expected in state {self.state}")
-
-    def _flooding(self, now: int) -> bool:
-        if now != self._second:
-            self._second, self._count = now, 0
-        self._count += 1
-        return self._count > MAX_MESSAGES_PER_SECOND
 
     def chat(self, text: str, sender: str = None) -> List[Action]:
         """Send a chat line (the broadcaster names the sender)."""

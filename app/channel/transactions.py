@@ -51,13 +51,22 @@ def _compact_size(n: int) -> int:
     return 1 if n < 0xFD else 3 if n <= 0xFFFF else 5
 
 
+def _base_size(tx: Transaction) -> int:
+    """Bytes of `tx` without its witnesses."""
+    full = tx.serialize()
+    return len(full) - (2 + sum(len(i.witness.serialize()) for i in tx.vin) if tx.is_segwit else 0)
+
+
 def signed_vsize(tx: Transaction, witness_item_sizes: Sequence[int]) -> int:
     """vsize of `tx` once every input carries a witness with items of these sizes."""
-    full = tx.serialize()
-    base = len(full) - (2 + sum(len(i.witness.serialize()) for i in tx.vin) if tx.is_segwit else 0)
     witness = _compact_size(len(witness_item_sizes)) + sum(_compact_size(n) + n for n in witness_item_sizes)
-    weight = 4 * base + 2 + len(tx.vin) * witness
+    weight = 4 * _base_size(tx) + 2 + len(tx.vin) * witness
     return -(-weight // 4)
+
+
+def vsize(tx: Transaction) -> int:
+    """vsize of `tx` as it is (BIP141: weight / 4, rounded up), signatures and all."""
+    return -(-(3 * _base_size(tx) + len(tx.serialize())) // 4)
 
 
 def tx_hex(tx: Transaction) -> str:

@@ -1,16 +1,17 @@
 """The viewer's side of one channel, sans I/O.
 
-States (§4): joining -> funding -> refund_signed -> open -> closing -> closed, and
-expired when only the refund is left.
+States (states.py): joining → funding → refund_signed → open → closing → settling → closed,
+and expired when only the refund is left. The chain's view arrives as `funding_spent`,
+`spend_confirmations` and `spend_vanished`.
 """
 
 from typing import List, Optional, Sequence
 
 from embit.ec import PrivateKey
 
-from . import messages
+from . import messages, resume, states
 from . import transactions as txs
-from .actions import Action, Broadcast, Closed, Persist, Send, ShowFunding, ShowOffer
+from .actions import Action, Broadcast, Closed, Persist, Send, ShowFunding, ShowHold, ShowOffer
 from .addresses import address_script, script_address
 from .channel import Channel
 from .errors import ProtocolError, BAD_MESSAGE, BAD_OFFER, BAD_REFUND
@@ -29,49 +30,50 @@ def _local(call, *args):
         raise ValueError(e.message)
 
 
+# Record fields kept as they are; the key, the offer, the coins and the channel are converted.
+PLAIN_FIELDS = ("state", "network", "link", "capacity", "change_address", "funding_tx", "refund_tx", "amount",
+                "pay_sig", "last_pay_at", "video_ms", "release_tx", "closing_txid", "end_reason", "resume_at",
+                "held", "funding_acked")
+FIELD_DEFAULTS = {"amount": 0, "video_ms": 0, "held": False, "funding_acked": False}
+
+
 class Viewer(Peer):
-    PRE_OPEN_STATES = ("joining", "funding", "refund_signed")
+    PRE_OPEN_STATES = (states.JOINING, states.FUNDING, states.REFUND_SIGNED)
 
     @classmethod
-    def new(cls, link: str, network: str, channel_secret: bytes) -> "Viewer":
+    def new(cls, link: str, network: str, channel_secret: bytes,
+            buried: int = states.BURIED_CONFIRMATIONS) -> "Viewer":
         """A viewer that follows share `link` on `network`, with a fresh K1 (`channel_secret`)."""
         parsed = parse_link(link)
         if network not in messages.NETWORKS:
             raise ValueError(f"unknown network {network!r}")
         return cls.from_record({
-            "role": "viewer", "state": "joining", "network": network,
+            "role": "viewer", "state": states.JOINING, "network": network,
             "link": {"stream": parsed.stream, "identity_pubkey": parsed.identity_pubkey},
-            "channel_secret": channel_secret.hex(), "offer": None, "capacity": None, "change_address": None,
-            "utxos": None, "channel": None, "funding_tx": None, "refund_tx": None, "amount": 0,
-            "pay_sig": None, "last_pay_at": None, "video_ms": 0, "release_tx": None,
-            "closing_txid": None, "end_reason": None,
-        })
+            "channel_secret": channel_secret.hex(), "offer": None, "utxos": None, "channel": None,
+        }, buried)
 
     @classmethod
-    def from_record(cls, record: dict) -> "Viewer":
+    def from_record(cls, record: dict, buried: int = states.BURIED_CONFIRMATIONS) -> "Viewer":
         self = cls()
-        for name in ("state", "network", "link", "capacity", "change_address", "funding_tx", "refund_tx",
-                     "amount", "pay_sig", "last_pay_at", "video_ms", "release_tx", "closing_txid", "end_reason"):
-            setattr(self, name, record[name])
+        for name in PLAIN_FIELDS:
+            setattr(self, name, record.get(name, FIELD_DEFAULTS.get(name)))
         self.key: PrivateKey = private_key(bytes.fromhex(record["channel_secret"]))
         self.offer_message = record["offer"]
         self.offer: Optional[Offer] = self.offer_message and Offer.from_message(self.offer_message)
         self.utxos = record["utxos"] and [txs.Utxo(**u) for u in record["utxos"]]
         self.channel: Optional[Channel] = record["channel"] and Channel.from_record(self.offer, record["channel"])
         self.acked, self.paid_until, self._resend = 0, None, False
+        self.buried = buried
         return self
 
     def record(self) -> dict:
         """Everything needed to rebuild this object (contains the secret K1)."""
         return {
-            "role": "viewer", "state": self.state, "network": self.network, "link": self.link,
-            "channel_secret": self.key.secret.hex(), "offer": self.offer_message, "capacity": self.capacity,
-            "change_address": self.change_address,
+            "role": "viewer", **{name: getattr(self, name) for name in PLAIN_FIELDS},
+            "channel_secret": self.key.secret.hex(), "offer": self.offer_message,
             "utxos": self.utxos and [{"txid": u.txid, "vout": u.vout, "value": u.value} for u in self.utxos],
-            "channel": self.channel and self.channel.to_record(), "funding_tx": self.funding_tx,
-            "refund_tx": self.refund_tx, "amount": self.amount, "pay_sig": self.pay_sig,
-            "last_pay_at": self.last_pay_at, "video_ms": self.video_ms, "release_tx": self.release_tx,
-            "closing_txid": self.closing_txid, "end_reason": self.end_reason,
+            "channel": self.channel and self.channel.to_record(),
         }
 
     @property
@@ -108,13 +110,19 @@ class Viewer(Peer):
     # ---- events from the caller ----------------------------------------------
 
     def connected(self, now: int) -> List[Action]:
-        """The data connection to the broadcaster is up: greet, or resume a funded channel."""
-        if self.state in ("joining", "funding"):
+        """The data connection to the broadcaster is up: greet, or resume a funded channel with
+        K1's signature and a time later than any resume before (v2 §A)."""
+        now = int(now)
+        if self.state in (states.JOINING, states.FUNDING):
             return [Send(messages.message("hello"))]
-        if self.state in ("refund_signed", "open", "closing"):
+        if self.state in states.LIVE:
             self._resend = True
-            return [Send(messages.message("resume", funding_txid=self.channel.funding.txid,
-                                          viewer_pubkey=self.key.sec().hex()))]
+            self.resume_at = max(now, (self.resume_at or 0) + 1)
+            ch = self.channel
+            sig = resume.signature(self.key, ch.funding.txid, ch.viewer_pubkey, self.offer.channel_pubkey, self.resume_at)
+            return [Persist(self.record()),
+                    Send(messages.message("resume", funding_txid=ch.funding.txid, viewer_pubkey=ch.viewer_pubkey,
+                                          at=self.resume_at, sig=sig))]
         return []
 
     def accept(self, capacity: int, change_address: str, now: int, max_fee_rate: Optional[int] = None) -> List[Action]:
@@ -124,7 +132,7 @@ class Viewer(Peer):
         sent to it are never without their key. With `max_fee_rate` (sat/vB, from
         the glue's own fee estimate), an offer asking a higher fee rate is refused.
         """
-        if self.state != "joining" or self.offer is None:
+        if self.state != states.JOINING or self.offer is None:
             raise ValueError("accept needs an offer received in state joining")
         rate = self.offer.terms.fee_rate_sat_vb
         if max_fee_rate is not None and rate > max_fee_rate:
@@ -134,12 +142,12 @@ class Viewer(Peer):
             raise ValueError(f"capacity must be an integer of at least {self.offer.terms.min_deposit_sat} sat")
         dummy = txs.Outpoint("00" * 32, 0)
         _local(Channel, self.offer, self.key.sec().hex(), dummy, capacity, change_address, 0)
-        self.state, self.capacity, self.change_address = "funding", capacity, change_address
+        self.state, self.capacity, self.change_address = states.FUNDING, capacity, change_address
         return [Persist(self.record()), ShowFunding(self.funding_address, self.funding_amount(capacity))]
 
     def funded(self, utxos: Sequence, now: int) -> List[Action]:
         """Coins paying P2WPKH(K1) arrived (dicts or Utxo with txid, vout, value): propose the channel."""
-        if self.state != "funding":
+        if self.state != states.FUNDING:
             raise ValueError("funded is only meaningful in state funding")
         coins = _coins(utxos)
         self.channel = _local(self._propose, self.offer, coins, now)
@@ -166,65 +174,100 @@ class Viewer(Peer):
 
     def received_video(self, seconds: float) -> List[Action]:
         """`seconds` more of video arrived; payments may now grow by that much."""
-        if self.state == "open" and seconds > 0:
+        if self.state == states.OPEN and seconds > 0 and not self.held:
             self.video_ms += int(seconds * 1000)
         return []
 
     def tick(self, now: int) -> List[Action]:
         """Time passes: pay when due, give up on the broadcaster at the lock time."""
         now = int(now)
-        if self.state in ("refund_signed", "open", "closing") and now >= self.channel.lock_time:
-            self.state, self.end_reason = "expired", "refund"
+        if self.state in states.LIVE and now >= self.channel.lock_time:
+            self.state, self.end_reason = states.EXPIRED, "refund"
             return [Persist(self.record())] + self.reload()
-        if self.state == "open":
+        if self.state == states.OPEN and not self.held:
             return self._pay(now)
         return []
 
     def close(self, now: int) -> List[Action]:
-        """The user stops watching."""
-        if self.state in ("joining", "funding"):
-            self.state = "closed"
+        """The user stops watching. K1 is kept whatever the state: coins may still arrive at
+        the funding address, and `sweep` takes them home."""
+        if self.state in (states.JOINING, states.FUNDING):
+            self.state, self.end_reason = states.CLOSED, "abandoned"
             return [Persist(self.record()), Closed("abandoned")]
-        if self.state in ("refund_signed", "open"):
-            self.state = "closing"
+        if self.state in (states.REFUND_SIGNED, states.OPEN):
+            self.state = states.CLOSING
             return [Persist(self.record()), Send(messages.message("close"))]
         return []
 
-    def sweep(self, utxos: Sequence, address: str, now: int) -> List[Action]:
-        """Send coins stranded at P2WPKH(K1) to `address`, while the broadcaster never acknowledged T1.
-
-        For a viewer who funded but never got a valid refund signature, or whose
-        `commit` was never acknowledged, or who left. If T1 is signed (state
-        `refund_signed`) the broadcaster may hold it and broadcast it: the sweep then
-        races T1 and the chain keeps one. Both outcomes are safe, because the signed
-        T2 is stored: if T1 wins, the viewer stays `refund_signed` and still gets
-        `commit_ack` or its refund at the lock time.
-        """
-        if self.funding_tx is not None and self.state != "refund_signed":
-            raise ValueError("the broadcaster acknowledged T1: the coins are the channel's, settle or refund it instead")
+    def sweepable(self, utxos: Sequence) -> List[txs.Utxo]:
+        """Of the coins now at P2WPKH(K1), those the viewer may take home: every one while the
+        broadcaster has not acknowledged T1, afterwards those T1 does not spend (paid late,
+        paid twice, or a wallet's fee bump that made a new coin)."""
         coins = _coins(utxos)
-        script = _local(address_script, address, self.network)
-        total = sum(c.value for c in coins)
-        tx = txs.funding_tx(coins, script, total, script, self.offer.terms.fee_rate_sat_vb if self.offer else 1)
+        if not self.funding_acked or self.funding_tx is None:
+            return coins
+        spent = {(i.txid.hex(), i.vout) for i in txs.parse_tx(self.funding_tx, BAD_MESSAGE).vin}
+        return [c for c in coins if (c.txid, c.vout) not in spent]
+
+    def sweep_fee(self, utxos: Sequence, address: str) -> int:
+        """What `sweep` of these coins to `address` pays the miners (show it first)."""
+        coins = self.sweepable(utxos)
+        return sum(c.value for c in coins) - self._sweep_tx(coins, address).vout[0].value if coins else 0
+
+    def sweep(self, utxos: Sequence, address: str, now: int) -> List[Action]:
+        """Send the sweepable coins at P2WPKH(K1) to `address` (the way home from every failure
+        before the channel holds them).
+
+        In `refund_signed` the broadcaster may hold T1 and broadcast it: the sweep then races
+        T1 and the chain keeps one. Both outcomes are safe, because the signed T2 is stored:
+        if T1 wins, the viewer still gets `commit_ack` or its refund at the lock time.
+        """
+        coins = self.sweepable(utxos)
+        if not coins:
+            raise ValueError("no coins at the funding address can be swept: the channel holds them")
+        tx = self._sweep_tx(coins, address)
         return [Broadcast(txs.tx_hex(txs.sign_funding(tx, coins, self.key)), txs.txid(tx))]
 
-    def funding_spent(self, txid: str, now: int) -> List[Action]:
-        """The chain accepted a transaction spending the channel output (T3, T3(0) or T2).
+    def _sweep_tx(self, coins: List[txs.Utxo], address: str):
+        script = _local(address_script, address, self.network)
+        rate = self.offer.terms.fee_rate_sat_vb if self.offer else 1
+        try:
+            return txs.funding_tx(coins, script, sum(c.value for c in coins), script, rate)
+        except ValueError:
+            raise ValueError("these coins are worth less than the fee of sweeping them")
 
-        The only way to `closed` once T1 is signed: a `closed` message is just a claim.
+    def funding_spent(self, txid: str, now: int) -> List[Action]:
+        """The chain has a transaction spending the channel output (T3, T3(0) or T2).
+
+        The only way to `settling` once T1 is signed: a `closed` message is just a claim. T2
+        and K1 stay until that spend is buried (`spend_confirmations`).
         """
-        if self.channel is None or self.state == "closed":
+        if self.channel is None or self.state in (states.SETTLING, states.CLOSED, states.JOINING, states.FUNDING):
             return []
-        self.state, self.closing_txid = "closed", txid
+        self.state, self.closing_txid = states.SETTLING, txid
         return [Persist(self.record()), Closed(self.end_reason or "settled", txid)]
+
+    def spend_confirmations(self, txid: str, confirmations: int, now: int) -> List[Action]:
+        """The spend of the channel output has `confirmations`: buried, the channel is closed (v2 §C)."""
+        if self.state == states.SETTLING and txid == self.closing_txid and confirmations >= self.buried:
+            self.state = states.CLOSED
+            return [Persist(self.record())]
+        return []
+
+    def spend_vanished(self, now: int) -> List[Action]:
+        """The spend seen before is gone (evicted, or a reorg): the refund duties come back."""
+        if self.state != states.SETTLING:
+            return []
+        self.state = states.EXPIRED if int(now) >= self.channel.lock_time else states.CLOSING
+        return [Persist(self.record())] + self.reload()
 
     def reload(self) -> List[Action]:
         """After a page load: re-broadcast what only the viewer can (T3(0) released, or T2),
         signing T1 first if the page died before it was stored."""
         signed = self._sign_funding()
-        if self.state == "closing" and self.release_tx:
+        if self.state == states.CLOSING and self.release_tx:
             return signed + [self._broadcast(self.funding_tx), self._broadcast(self.release_tx)]
-        if self.state == "expired":
+        if self.state == states.EXPIRED:
             return signed + [self._broadcast(self.funding_tx), self._broadcast(self.refund_tx, self.channel.lock_time)]
         return signed
 
@@ -234,7 +277,7 @@ class Viewer(Peer):
         offer = check_offer(msg, self.network, self.link["identity_pubkey"])
         if offer.channel_pubkey == self.key.sec().hex():
             raise ProtocolError(BAD_OFFER, "channel key must differ from the viewer key")
-        if self.state == "joining":
+        if self.state == states.JOINING:
             self.offer, self.offer_message = offer, msg
             return [ShowOffer(msg)]
         if offer.terms != self.offer.terms:
@@ -256,22 +299,22 @@ class Viewer(Peer):
         return [Persist(self.record()), Send(self._open_message())]
 
     def _on_refund_sig(self, msg, now):
-        if self.state == "refund_signed":
+        if self.state == states.REFUND_SIGNED:
             return self._sign_funding() + [Send(messages.message("commit", funding_tx=self.funding_tx))]
         if self.channel is None:
             raise ProtocolError(BAD_MESSAGE, "refund_sig before open")
         ch, t2 = self.channel, self.channel.refund_tx()
         ch.verify(self.offer.channel_pubkey, msg["sig"], t2, BAD_REFUND)
         self.refund_tx = txs.tx_hex(ch.complete(t2, ch.sign(self.key, t2), msg["sig"]))
-        self.state = "refund_signed"
+        self.state = states.REFUND_SIGNED
         stored_refund = Persist(self.record())
         return [stored_refund] + self._sign_funding() + [Send(messages.message("commit", funding_tx=self.funding_tx))]
 
     def _on_commit_ack(self, msg, now):
         if msg["txid"] != self.channel.funding.txid:
             raise ProtocolError(BAD_MESSAGE, "commit_ack for another transaction")
-        if self.state == "refund_signed":
-            self.state = "open"
+        if self.state == states.REFUND_SIGNED:
+            self.state, self.funding_acked = states.OPEN, True
             return [Persist(self.record())] + self._pay(now)
         return self._resend_payment(now) + self._pay(now)
 
@@ -283,26 +326,39 @@ class Viewer(Peer):
 
     def _on_end_unfunded(self, msg, now):
         """The broadcast stopped before this viewer signed T1: nothing is at stake."""
-        if self.state == "funding":
+        if self.state == states.FUNDING:
             return []
-        self.state, self.end_reason = "closed", msg["reason"]
+        self.state, self.end_reason = states.CLOSED, msg["reason"]
         return [Closed(msg["reason"])]
 
     def _on_end(self, msg, now):
-        self.state, self.end_reason = "closing", msg["reason"]
+        self.state, self.end_reason, self.held = states.CLOSING, msg["reason"], False
         return [Persist(self.record())]
+
+    def _on_hold(self, msg, now):
+        """The broadcaster paused the media until T1 confirms (v2 §B): no video, no payment."""
+        self.held = True
+        return [Persist(self.record()), ShowHold(True, msg["reason"])]
+
+    def _on_unhold(self, msg, now):
+        """T1 confirmed: the media comes back on the last payment sent again."""
+        if not self.held:
+            return []
+        self.held = False
+        again = [Send(self._pay_message())] if self.amount else []
+        return [Persist(self.record()), ShowHold(False)] + again
 
     def _on_closed(self, msg, now):
         """The broadcaster *says* it settled: note its txid, but keep T2 and the duties of
         `closing` until the chain shows the funding output spent (`funding_spent`)."""
-        self.state, self.closing_txid = "closing", msg["txid"]
+        self.state, self.closing_txid, self.held = states.CLOSING, msg["txid"], False
         return [Persist(self.record()), Closed(self.end_reason or "closed", msg["txid"])]
 
     def _on_release(self, msg, now):
         ch, t3 = self.channel, self.channel.payment_tx(0)
         ch.verify(self.offer.channel_pubkey, msg["sig"], t3, BAD_REFUND)
         self.release_tx = txs.tx_hex(ch.complete(t3, ch.sign(self.key, t3), msg["sig"]))
-        self.state, self.end_reason = "closing", self.end_reason or "released"
+        self.state, self.end_reason = states.CLOSING, self.end_reason or "released"
         return [Persist(self.record())] + self.reload()
 
     # ---- helpers -------------------------------------------------------------
@@ -363,7 +419,7 @@ class Viewer(Peer):
         if not self._resend:
             return []
         self._resend = False
-        if self.state == "open" and self.amount > 0:
+        if self.state == states.OPEN and self.amount > 0 and not self.held:
             return [Send(self._pay_message())]
         return []
 
@@ -378,23 +434,31 @@ def _coins(utxos: Sequence) -> List[txs.Utxo]:
     return [u if isinstance(u, txs.Utxo) else txs.Utxo(u["txid"], u["vout"], u["value"]) for u in utxos]
 
 
-Viewer.HANDLERS = {
-    ("joining", "end"): Viewer._on_end_unfunded,
-    ("funding", "end"): Viewer._on_end_unfunded,
-    ("joining", "offer"): Viewer._on_offer,
-    ("funding", "offer"): Viewer._on_offer,
-    ("funding", "refund_sig"): Viewer._on_refund_sig,
-    ("refund_signed", "refund_sig"): Viewer._on_refund_sig,
-    ("refund_signed", "commit_ack"): Viewer._on_commit_ack,
-    ("open", "commit_ack"): Viewer._on_commit_ack,
-    ("open", "pay_ack"): Viewer._on_pay_ack,
-    ("closing", "pay_ack"): Viewer._on_pay_ack,
-    ("refund_signed", "end"): Viewer._on_end,
-    ("open", "end"): Viewer._on_end,
-    ("closing", "end"): Viewer._on_end,
-    ("open", "closed"): Viewer._on_closed,
-    ("closing", "closed"): Viewer._on_closed,
-    ("refund_signed", "release"): Viewer._on_release,
-    ("open", "release"): Viewer._on_release,
-    ("closing", "release"): Viewer._on_release,
-}
+def _handlers() -> dict:
+    """(state, message type) -> handler: every message a viewer takes, and where."""
+    J, F, R, O, C = states.JOINING, states.FUNDING, states.REFUND_SIGNED, states.OPEN, states.CLOSING
+    return {
+        (J, "end"): Viewer._on_end_unfunded,
+        (F, "end"): Viewer._on_end_unfunded,
+        (J, "offer"): Viewer._on_offer,
+        (F, "offer"): Viewer._on_offer,
+        (F, "refund_sig"): Viewer._on_refund_sig,
+        (R, "refund_sig"): Viewer._on_refund_sig,
+        (R, "commit_ack"): Viewer._on_commit_ack,
+        (O, "commit_ack"): Viewer._on_commit_ack,
+        (O, "pay_ack"): Viewer._on_pay_ack,
+        (C, "pay_ack"): Viewer._on_pay_ack,
+        (O, "hold"): Viewer._on_hold,
+        (O, "unhold"): Viewer._on_unhold,
+        (R, "end"): Viewer._on_end,
+        (O, "end"): Viewer._on_end,
+        (C, "end"): Viewer._on_end,
+        (O, "closed"): Viewer._on_closed,
+        (C, "closed"): Viewer._on_closed,
+        (R, "release"): Viewer._on_release,
+        (O, "release"): Viewer._on_release,
+        (C, "release"): Viewer._on_release,
+    }
+
+
+Viewer.HANDLERS = _handlers()

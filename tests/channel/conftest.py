@@ -4,7 +4,7 @@ and the consensus oracle (libbitcoinkernel through the devnet's KernelChain)."""
 import pytest
 from embit.script import Script, Witness
 
-from app.channel import Broadcaster
+from app.channel import Broadcaster, resume
 from app.channel import transactions as txs
 from app.channel.addresses import address_script
 from app.channel.channel import Channel
@@ -51,6 +51,13 @@ class Proposal:
     def commit(self, funding_tx=None) -> dict:
         return message("commit", funding_tx=txs.tx_hex(funding_tx or self.funding_tx))
 
+    def resume(self, at: int, key=None) -> dict:
+        """A `resume` at `at`, signed by K1 or, to forge one, by another `key`."""
+        ch = self.channel
+        sig = resume.signature(key or self.key, ch.funding.txid, ch.viewer_pubkey,
+                               self.broadcaster.offer.channel_pubkey, at)
+        return message("resume", funding_txid=ch.funding.txid, viewer_pubkey=ch.viewer_pubkey, at=at, sig=sig)
+
     def pay(self, amount: int, sig: str = None) -> dict:
         ch = self.channel
         return message("pay", amount=amount, sig=sig or ch.sign(self.key, ch.payment_tx(amount)))
@@ -74,13 +81,16 @@ def proposal(broadcaster):
     return Proposal(broadcaster)
 
 
-def bring_to(b: Broadcaster, p: Proposal, state: str) -> None:
-    """Drive the broadcaster with honest messages until it is in `state`."""
+def bring_to(b: Broadcaster, p: Proposal, state: str, confirmations: int = 1) -> None:
+    """Drive the broadcaster with honest messages, and an honest chain, until it is in `state`
+    (with T1 that many confirmations deep once open)."""
     steps = {"refund_signed": 1, "open": 3}
     assert b.receive(p.open(), p.now)[-1].message["type"] == "refund_sig"
     if steps[state] > 1:
         b.receive(p.commit(), p.now)
+        b.funding_inputs([c.value for c in p.coins], p.now)
         b.tx_accepted(p.channel.funding.txid, p.now)
+        b.tx_confirmations(p.channel.funding.txid, confirmations, p.now)
     assert b.state == state
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 
 from app.channel import Broadcaster, Terms, Viewer, build_link
-from app.channel.actions import Broadcast, Closed, Persist, Send, StartMedia, StopMedia
+from app.channel.actions import Broadcast, Closed, LookUpInputs, Persist, Send, StartMedia, StopMedia
 from app.channel.signatures import private_key
 from app.channel.addresses import script_address
 from app.channel.script import p2wpkh
@@ -39,9 +39,11 @@ def fake_coins(address: str, script_pubkey: bytes, amount: int) -> list:
 
 
 class Pair:
-    """Runs actions between the two sides; the 'chain' accepts broadcasts when told to."""
+    """Runs actions between the two sides; the 'chain' accepts broadcasts when told to, and
+    knows the coins `fund` made (for the broadcaster's look-up of T1's inputs)."""
 
     def __init__(self, terms: Terms, seed: str, now: int):
+        self.coins = {}  # (txid, vout) -> value of every coin the "chain" knows
         self.now = now
         identity = key_secret(seed, "identity")
         link = build_link("https://streamium.test", "test stream", private_key(identity).sec().hex())
@@ -67,20 +69,30 @@ class Pair:
                 self.run(other, getattr(self, other).receive(text, self.now))
             elif isinstance(action, Broadcast):
                 self.broadcasts.append((side, action))
+            elif isinstance(action, LookUpInputs):
+                values = [self.coins.get(point) for point in action.outpoints]
+                self.run(side, self.broadcaster.funding_inputs(values, self.now))
             elif isinstance(action, (StartMedia, StopMedia)):
                 self.media = isinstance(action, StartMedia)
             elif isinstance(action, Closed):
                 self.closed[side] = action
 
     def confirm(self, side, broadcast: Broadcast):
-        """The chain accepted `broadcast`: tell both sides what they would see.
+        """The chain accepted `broadcast` and buried it at once: tell both sides what they would see.
 
-        The viewer learns it from the chain (as the glue does from Esplora's
-        `/tx/:txid/outspend/:vout`), never from the broadcaster's `closed` message.
+        T1 gets one confirmation; a spend of the channel output six, so both sides end
+        `closed`. The viewer learns of the spend from the chain (as the glue does from
+        Esplora's `/tx/:txid/outspend/:vout`), never from the broadcaster's `closed` message.
         """
-        self.run("broadcaster", self.broadcaster.tx_accepted(broadcast.txid, self.now))
-        if self.viewer.channel and broadcast.txid != self.viewer.channel.funding.txid:
-            self.run("viewer", self.viewer.funding_spent(broadcast.txid, self.now))
+        b, v = self.broadcaster, self.viewer
+        self.run("broadcaster", b.tx_accepted(broadcast.txid, self.now))
+        if v.channel and broadcast.txid == v.channel.funding.txid:
+            self.run("broadcaster", b.tx_confirmations(broadcast.txid, 1, self.now))
+        elif v.channel:
+            self.run("broadcaster", b.funding_spent(broadcast.txid, self.now))
+            self.run("broadcaster", b.tx_confirmations(broadcast.txid, 6, self.now))
+            self.run("viewer", v.funding_spent(broadcast.txid, self.now))
+            self.run("viewer", v.spend_confirmations(broadcast.txid, 6, self.now))
 
     def confirm_pending(self):
         done = len(self._confirmed) if hasattr(self, "_confirmed") else 0
@@ -107,7 +119,9 @@ def open_channel(pair: Pair, capacity: int, fund) -> dict:
     pair.run("viewer", v.accept(capacity, change_address(v.network), pair.now))
     amount = v.funding_amount(capacity)
     spk = p2wpkh(v.key.sec())
-    pair.run("viewer", v.funded(fund(v.funding_address, spk, amount), pair.now))
+    coins = fund(v.funding_address, spk, amount)
+    pair.coins.update({(c["txid"], c["vout"]): c["value"] for c in coins})
+    pair.run("viewer", v.funded(coins, pair.now))
     assert v.state == "refund_signed" and pair.broadcaster.state == "refund_signed", (v.state, pair.broadcaster.state)
     return {"funding_amount": amount, "funding_script": spk.hex()}
 

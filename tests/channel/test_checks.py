@@ -192,10 +192,26 @@ def test_funding_with_another_txid_is_bad_funding(broadcaster, proposal):
     assert_rejected(broadcaster, proposal.commit(other), "bad_funding")
 
 
-def test_commit_is_broadcast_after_it_is_persisted(broadcaster, proposal):
+def test_commit_is_persisted_then_its_inputs_looked_up_then_broadcast(broadcaster, proposal):
     bring_to(broadcaster, proposal, "refund_signed")
-    kinds = [a.kind for a in broadcaster.receive(json.dumps(proposal.commit()), START)]
-    assert kinds == ["persist", "broadcast"]
+    actions = broadcaster.receive(json.dumps(proposal.commit()), START)
+    assert [a.kind for a in actions] == ["persist", "look_up_inputs"]
+    assert actions[1].outpoints == tuple((c.txid, c.vout) for c in proposal.coins)
+    (published,) = broadcaster.funding_inputs([c.value for c in proposal.coins], START)
+    assert published.kind == "broadcast" and published.tx == broadcaster.funding_tx
+
+
+@pytest.mark.parametrize("values, why", [([None], "does not know every coin"), ([1000], "below the offer's"),
+                                         ([], "does not know every coin"), ([True], "does not know every coin")])
+def test_a_funding_that_pays_less_than_the_offers_fee_rate_is_refused_and_not_broadcast(
+        broadcaster, proposal, values, why):
+    """v2 §B: T1's fee rate, from the chain's values of its inputs, is the offer's or more."""
+    bring_to(broadcaster, proposal, "refund_signed")
+    broadcaster.receive(json.dumps(proposal.commit()), START)
+    actions = broadcaster.funding_inputs(values, START)
+    assert [a.kind for a in actions] == ["persist", "send"] and why in actions[1].message["message"]
+    assert actions[1].message["code"] == "bad_funding" and broadcaster.funding_tx is None
+    assert broadcaster.state == "refund_signed"
 
 
 # ---- pay ----------------------------------------------------------------------
@@ -259,7 +275,7 @@ def test_second_open_is_bad_message(open_broadcaster, proposal):
 
 def test_payment_after_close_is_channel_closed(open_broadcaster, proposal):
     open_broadcaster.receive(json.dumps(proposal.pay(2000)), START)
-    open_broadcaster.receive('{"v":1,"type":"close"}', START)
+    open_broadcaster.receive('{"v":2,"type":"close"}', START)
     assert open_broadcaster.state == "closing"
     assert_rejected(open_broadcaster, proposal.pay(3000), "channel_closed")
 
@@ -270,8 +286,8 @@ def test_oversized_message_is_bad_message(open_broadcaster, proposal):
     assert_rejected(open_broadcaster, msg, "bad_message")
 
 
-@pytest.mark.parametrize("raw", ["{", "[]", "null", '{"v":1,"type":"pay","amount":NaN,"sig":"00"}',
-                                 '{"v":1,"v":1,"type":"close"}', b"\xff\xfe", "{" * 5000 + "}" * 5000])
+@pytest.mark.parametrize("raw", ["{", "[]", "null", '{"v":2,"type":"pay","amount":NaN,"sig":"00"}',
+                                 '{"v":2,"v":1,"type":"close"}', b"\xff\xfe", "{" * 5000 + "}" * 5000])
 def test_malformed_json_is_bad_message(open_broadcaster, raw):
     assert_rejected(open_broadcaster, raw, "bad_message")
 
@@ -283,9 +299,10 @@ def test_payment_amount_of_wrong_type_is_bad_message(open_broadcaster, proposal,
     assert_rejected(open_broadcaster, msg, "bad_message")
 
 
-def test_other_protocol_version_is_unsupported_version(open_broadcaster, proposal):
+@pytest.mark.parametrize("version", [1, 3])
+def test_other_protocol_version_is_unsupported_version(open_broadcaster, proposal, version):
     msg = proposal.pay(2000)
-    msg["v"] = 2
+    msg["v"] = version
     assert_rejected(open_broadcaster, msg, "unsupported_version")
 
 
@@ -303,8 +320,8 @@ def test_unknown_extra_fields_are_ignored(open_broadcaster, proposal):
 
 def test_flood_is_rate_limited_and_disconnected(open_broadcaster):
     for _ in range(20):
-        open_broadcaster.receive('{"v":1,"type":"chat","text":"hi"}', START)
-    actions = open_broadcaster.receive('{"v":1,"type":"chat","text":"hi"}', START)
+        open_broadcaster.receive('{"v":2,"type":"chat","text":"hi"}', START)
+    actions = open_broadcaster.receive('{"v":2,"type":"chat","text":"hi"}', START)
     assert actions[0].message["code"] == "rate_limited" and actions[1].kind == "disconnect"
 
 
@@ -324,7 +341,7 @@ def funding_pair():
 def test_viewer_rejects_a_refund_sig_that_does_not_verify_and_never_signs_funding():
     v = funding_pair().viewer
     wrong = v.channel.sign(private_key(key_secret("x", "y")), v.channel.refund_tx())
-    assert_rejected(v, {"v": 1, "type": "refund_sig", "sig": wrong}, "bad_refund")
+    assert_rejected(v, {"v": 2, "type": "refund_sig", "sig": wrong}, "bad_refund")
     assert v.funding_tx is None and v.state == "funding"
 
 
@@ -332,7 +349,7 @@ def test_viewer_stores_signed_refund_before_signing_funding():
     pair = funding_pair()
     v, b = pair.viewer, pair.broadcaster
     sig = b.receive(json.dumps(v._open_message()), START)[-1].message["sig"]
-    actions = v.receive(json.dumps({"v": 1, "type": "refund_sig", "sig": sig}), START)
+    actions = v.receive(json.dumps({"v": 2, "type": "refund_sig", "sig": sig}), START)
     assert [a.kind for a in actions] == ["persist", "persist", "send"]
     assert actions[0].record["refund_tx"] and actions[0].record["funding_tx"] is None
     assert actions[2].message["type"] == "commit"

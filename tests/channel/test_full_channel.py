@@ -103,10 +103,10 @@ def test_broadcaster_told_the_funding_is_gone_stops_media_and_ends_without_broad
     b = Broadcaster.new(channel_terms(), key_secret("gone", "identity"), key_secret("gone", "k2"))
     b.start()
     p = Proposal(b)
-    bring_to(b, p, "open")
+    bring_to(b, p, "open", confirmations=0)
     assert b.receive(json.dumps(p.pay(1000)), START)[-1].kind == "start_media"
     actions = b.funding_gone(START + 1)
     assert [a.kind for a in actions] == ["persist", "stop_media", "send", "closed"]
-    assert actions[2].message == {"v": 1, "type": "end", "reason": "stopped"}
+    assert actions[2].message == {"v": 2, "type": "end", "reason": "funding_gone"}
     assert b.state == "closed" and actions[-1].reason == "funding_gone" and b.closing_tx is None
     assert b.tick(START + 10_000) == [] and b.reload() == [] and b.funding_gone(START + 2) == []

@@ -24,13 +24,14 @@ def test_offer_signature_is_identity_ecdsa_over_sha256_of_canonical_json_without
                                        ensure_ascii=False).encode()).digest()
     pub = ec.PrivateKey(identity).get_public_key()
     assert pub.verify(ec.Signature.parse(bytes.fromhex(offer["sig"])), digest)
-    assert offer["identity_pubkey"] == pub.sec().hex() and offer["v"] == 1
+    assert offer["identity_pubkey"] == pub.sec().hex() and offer["v"] == 2
     assert parse_message(json.dumps(offer)) == offer
 
 
 @pytest.mark.parametrize("msg", [
     message("hello"), message("close"), message("end", reason="exhausted"),
-    message("resume", funding_txid="ab" * 32, viewer_pubkey="02" + "11" * 32),
+    message("resume", funding_txid="ab" * 32, viewer_pubkey="02" + "11" * 32, at=1_700_000_000, sig="30" * 8),
+    message("hold", reason="unconfirmed"), message("unhold"), message("end", reason="funding_gone"),
     message("chat", text="hi", **{"from": "host"}), message("error", code="bad_payment", message="no"),
     message("pay_ack", amount=5, paid_until=1_700_000_000), message("closed", txid="00" * 32)])
 def test_well_formed_messages_parse(msg):
@@ -40,7 +41,8 @@ def test_well_formed_messages_parse(msg):
 
 @pytest.mark.parametrize("msg", [
     message("end", reason="bored"), message("chat", text="x" * 501), message("commit_ack", txid="AB" * 32),
-    message("pay_ack", amount=5), {"type": "hello"}, message("teleport"), message("hello") | {"type": 3}])
+    message("pay_ack", amount=5), {"type": "hello"}, message("teleport"), message("hello") | {"type": 3},
+    message("hold", reason="bored"), message("resume", funding_txid="ab" * 32, viewer_pubkey="02" + "11" * 32)])
 def test_malformed_messages_are_bad_message(msg):
     with pytest.raises(ProtocolError) as e:
         parse_message(json.dumps(msg))
@@ -61,3 +63,24 @@ def test_share_link_round_trips_and_pins_the_identity_key():
 def test_malformed_share_links_are_refused(bad):
     with pytest.raises(ValueError):
         parse_link(bad)
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"a\\udfffb"'])
+def test_an_escaped_lone_surrogate_is_bad_message_not_a_crash(text):
+    """"\\ud800" is valid JSON but no Unicode text: it cannot be UTF-8 encoded, so it could
+    never be signed or shown. The viewer answers `error` instead of raising."""
+    with pytest.raises(ProtocolError) as e:
+        parse_message('{"v":2,"type":"chat","text":' + text + '}')
+    assert e.value.code == "bad_message"
+
+
+def test_a_viewer_answers_an_offer_holding_a_lone_surrogate_with_an_error():
+    from app.channel import Viewer
+    identity = key_secret("surrogate", "identity")
+    offer = Broadcaster.new(channel_terms(), identity, key_secret("surrogate", "k2")).offer_message
+    raw = json.dumps(offer).replace('"name": "', '"name": "\\ud800', 1)
+    link = build_link("https://h", "s", ec.PrivateKey(identity).get_public_key().sec().hex())
+    viewer = Viewer.new(link, "regtest", key_secret("surrogate", "k1"))
+    (answer,) = viewer.receive(raw, 1_700_000_000)
+    assert answer.message["type"] == "error" and answer.message["code"] == "bad_message"
+    assert viewer.state == "joining" and viewer.offer is None

@@ -1,0 +1,58 @@
+"""The broadcaster's side of one data connection, before it speaks for a channel (v2 §A).
+
+A connection speaks for no channel until the viewer says `hello` (and gets a new channel of
+its own) or resumes one with K1's signature. Until then nothing it sends changes any
+channel: `pay`, `close`, `chat` and the rest get `not_open`. A resume that fails changes
+nothing, and the connection that had the channel keeps it.
+"""
+
+from typing import Callable, List, Optional
+
+from . import messages
+from .actions import Action, Bind, PeerError, Send
+from .broadcaster import Broadcaster, channel_id
+from .errors import ProtocolError, NOT_OPEN
+from .peer import Flood, flooded
+
+
+class Lobby:
+    """One per incoming data connection; the page hands it every message of that connection."""
+
+    def __init__(self):
+        self.broadcaster: Optional[Broadcaster] = None
+        self._flood = Flood()
+
+    def receive(self, raw, now: int, find: Callable[[str], Optional[Broadcaster]],
+                new: Callable[[], Optional[Broadcaster]]) -> List[Action]:
+        """`find(channel_id)`: the broadcaster's object of that channel, or None; `new()`: a
+        Broadcaster for a viewer that said hello, or None when the broadcast takes no viewers."""
+        if self.broadcaster is not None:
+            return self.broadcaster.receive(raw, now)
+        now = int(now)
+        if self._flood(now):
+            return flooded()
+        try:
+            msg = messages.parse_message(raw)
+            kind = msg["type"]
+            if kind == "error":
+                return [PeerError(msg["code"], msg["message"])]
+            if kind == "hello":
+                return self._hello(new())
+            if kind == "resume":
+                return self._resume(msg, now, find(channel_id(msg["funding_txid"], msg["viewer_pubkey"])))
+            raise ProtocolError(NOT_OPEN, f"{kind} before hello or resume")
+        except ProtocolError as e:
+            return [Send(messages.error(e.code, e.message))]
+
+    def _hello(self, broadcaster: Optional[Broadcaster]) -> List[Action]:
+        if broadcaster is None:
+            return [Send(messages.message("end", reason="stopped"))]
+        self.broadcaster = broadcaster
+        return [Bind(broadcaster)] + broadcaster.start()
+
+    def _resume(self, msg: dict, now: int, broadcaster: Optional[Broadcaster]) -> List[Action]:
+        if broadcaster is None:
+            raise ProtocolError(NOT_OPEN, "no such channel here")
+        actions = broadcaster.resume(msg, now)  # raises, changing nothing, unless K1 signed it
+        self.broadcaster = broadcaster
+        return [Bind(broadcaster)] + actions

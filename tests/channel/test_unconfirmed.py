@@ -1,0 +1,147 @@
+"""Protocol v2 §B: what a broadcaster risks on an unconfirmed T1 is bounded by the offer's
+`max_unconfirmed_sat`; it waits for `confirmations`, watches T1, and publishes T1 with T3."""
+
+import json
+
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+from app.channel import Broadcaster, message
+
+from .conftest import Proposal, bring_to
+from .full_channel import START, Pair, channel_terms, fake_coins, key_secret, open_channel
+
+
+def kinds(actions):
+    return [a.kind for a in actions]
+
+
+def sent(actions):
+    return [a.message["type"] for a in actions if a.kind == "send"]
+
+
+def broadcaster(seed="unconfirmed", **terms):
+    b = Broadcaster.new(channel_terms(**terms), key_secret(seed, "identity"), key_secret(seed, "k2"))
+    b.start()
+    return b, Proposal(b)
+
+
+def test_commit_ack_waits_for_the_offers_confirmations():
+    b, p = broadcaster(confirmations=2)
+    bring_to(b, p, "refund_signed")
+    b.receive(json.dumps(p.commit()), START)
+    b.funding_inputs([c.value for c in p.coins], START)
+    txid = p.channel.funding.txid
+    assert sent(b.tx_accepted(txid, START)) == [] and b.state == "refund_signed"
+    assert sent(b.tx_confirmations(txid, 1, START + 600)) == [] and b.state == "refund_signed"
+    assert sent(b.tx_confirmations(txid, 2, START + 1200)) == ["commit_ack"] and b.state == "open"
+
+
+def test_media_on_an_unconfirmed_funding_stops_at_what_max_unconfirmed_sat_pays_until_it_confirms():
+    b, p = broadcaster(rate_sat_per_min=600, max_unconfirmed_sat=1200, refund_lock_s=86_400)  # two minutes
+    bring_to(b, p, "open", confirmations=0)
+    assert b.offer.terms.unconfirmed_s == 120
+    now = START
+    b.receive(json.dumps(p.pay(1200)), now)
+    assert b.tick(now + 119) == []
+    held = b.tick(now + 120)
+    assert kinds(held) == ["persist", "stop_media", "send"] and held[2].message == message("hold", reason="unconfirmed")
+    assert b.held and not b.streaming
+    assert b.tick(now + 5000) == [] and b.state == "open"  # held, not unpaid: the viewer is not at fault
+    assert "start_media" not in kinds(b.receive(json.dumps(p.pay(1300)), now + 5001))
+    unheld = b.tx_confirmations(p.channel.funding.txid, 1, now + 6000)
+    assert sent(unheld) == ["unhold"] and not b.held and b.held_s == 6000 - 120
+    assert b.paid_until == now + 5880 + 1300 * 60 // 600  # the time held is not the viewer's to pay
+    assert kinds(b.receive(json.dumps(p.pay(1300)), now + 6001)) == ["send", "start_media"]
+    assert b.served_s(now + 6010) == 130
+
+
+def test_a_confirmed_funding_is_never_held():
+    b, p = broadcaster(rate_sat_per_min=600, max_unconfirmed_sat=600)
+    bring_to(b, p, "open", confirmations=1)
+    b.receive(json.dumps(p.pay(600)), START)
+    for second in range(1, 200, 5):
+        b.receive(json.dumps(p.pay(600 + second * 10)), START + second)
+        assert b.tick(START + second) == [] and b.streaming
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(1, 20), st.booleans()), min_size=5, max_size=60),
+       st.integers(300, 3000), st.integers(0, 90))
+def test_media_served_on_an_unconfirmed_funding_never_exceeds_what_max_unconfirmed_sat_pays(steps, rate, minutes):
+    terms = dict(rate_sat_per_min=rate, max_unconfirmed_sat=max(294, rate * minutes // 60 or 294),
+                 refund_lock_s=86_400)
+    pair = Pair(channel_terms(**terms), "bound", START)
+    open_channel(pair, 200_000, fake_coins)
+    b, v = pair.broadcaster, pair.viewer
+    funding = v.channel.funding.txid
+    for side, action in pair.broadcasts:  # T1 reaches the mempool and stays there
+        if action.txid == funding:
+            pair.run("broadcaster", b.tx_accepted(funding, pair.now))
+    limit, served = b.offer.terms.unconfirmed_s, 0
+    for seconds, video in steps:
+        for _ in range(seconds):
+            served += pair.media
+            pair.now += 1
+            if video and pair.media:
+                v.received_video(1)
+            pair.run("viewer", v.tick(pair.now))
+            pair.run("broadcaster", b.tick(pair.now))
+        assert served <= limit + 1, (served, limit)
+        if b.state != "open":
+            break
+
+
+def test_the_viewer_shows_a_hold_pays_nothing_then_sends_its_last_payment_again_to_get_media_back():
+    pair = Pair(channel_terms(), "viewer-hold", START)
+    open_channel(pair, 100_000, fake_coins)
+    pair.confirm_pending()
+    v = pair.viewer
+    for _ in range(6):
+        pair.step()
+    paid = v.amount
+    actions = v.receive(json.dumps(message("hold", reason="unconfirmed")), pair.now)
+    assert kinds(actions) == ["persist", "show_hold"] and actions[1].held and v.held
+    for second in range(1, 30):
+        v.received_video(1)
+        assert v.tick(pair.now + second) == []
+    assert v.amount == paid
+    actions = v.receive(json.dumps(message("unhold")), pair.now + 30)
+    assert kinds(actions) == ["persist", "show_hold", "send"] and actions[2].message["amount"] == paid
+
+
+def test_a_close_on_an_unconfirmed_funding_publishes_t1_before_t3_and_again_on_reload():
+    b, p = broadcaster()
+    bring_to(b, p, "open", confirmations=0)
+    b.receive(json.dumps(p.pay(2000)), START)
+    closing = [a for a in b.receive(json.dumps(message("close")), START + 5) if a.kind == "broadcast"]
+    assert [a.tx for a in closing] == [b.funding_tx, b.closing_tx]
+    assert [a.tx for a in Broadcaster.from_record(b.record()).reload()] == [b.funding_tx, b.closing_tx]
+    b.tx_confirmations(p.channel.funding.txid, 1, START + 600)
+    assert [a.tx for a in b.reload()] == [b.closing_tx]
+
+
+def test_t1_unknown_to_the_chain_with_its_inputs_unspent_is_published_again():
+    b, p = broadcaster()
+    bring_to(b, p, "open", confirmations=0)
+    assert b.watch.funding_txid == p.channel.funding.txid
+    assert b.watch.funding_inputs == tuple((c.txid, c.vout) for c in p.coins)
+    (again,) = b.funding_missing(START + 60)
+    assert again.kind == "broadcast" and again.tx == b.funding_tx
+    b.tx_confirmations(p.channel.funding.txid, 1, START + 600)
+    assert b.funding_missing(START + 700) == [] and b.watch.funding_txid is None
+
+
+def test_funding_gone_ends_the_channel_with_its_own_reason_and_the_viewer_keeps_its_duties():
+    pair = Pair(channel_terms(), "gone", START)
+    open_channel(pair, 100_000, fake_coins)
+    b, v = pair.broadcaster, pair.viewer
+    pair.run("broadcaster", b.tx_accepted(v.channel.funding.txid, pair.now))  # in the mempool, never confirmed
+    for _ in range(5):
+        pair.now += 1
+        v.received_video(1)
+        pair.run("viewer", v.tick(pair.now))
+        pair.run("broadcaster", b.tick(pair.now))
+    assert pair.media
+    pair.run("broadcaster", b.funding_gone(pair.now))
+    assert b.state == "closed" and b.end_reason == "funding_gone" and b.earned == 0 and not pair.media
+    assert v.state == "closing" and v.end_reason == "funding_gone" and v.refund_tx
