@@ -9,40 +9,36 @@ nothing, and the connection that had the channel keeps it.
 from typing import Callable, List, Optional
 
 from . import messages
-from .actions import Action, Bind, PeerError, Send
+from .actions import Action, Bind, Send
 from .broadcaster import Broadcaster, channel_id
 from .errors import ProtocolError, NOT_OPEN
-from .peer import Flood, flooded
+from .peer import Receiver
 
 
-class Lobby:
-    """One per incoming data connection; the page hands it every message of that connection."""
+class Lobby(Receiver):
+    """One per incoming data connection; the page hands it every message of that connection.
 
-    def __init__(self):
+    `find(channel_id)`: the broadcaster's object of that channel, or None; `new()`: a
+    Broadcaster for a viewer that said hello, or None when the broadcast takes no viewers.
+    """
+
+    def __init__(self, find: Callable[[str], Optional[Broadcaster]], new: Callable[[], Optional[Broadcaster]]):
+        super().__init__()
+        self.find, self.new = find, new
         self.broadcaster: Optional[Broadcaster] = None
-        self._flood = Flood()
 
-    def receive(self, raw, now: int, find: Callable[[str], Optional[Broadcaster]],
-                new: Callable[[], Optional[Broadcaster]]) -> List[Action]:
-        """`find(channel_id)`: the broadcaster's object of that channel, or None; `new()`: a
-        Broadcaster for a viewer that said hello, or None when the broadcast takes no viewers."""
+    def receive(self, raw, now: int) -> List[Action]:
         if self.broadcaster is not None:
             return self.broadcaster.receive(raw, now)
-        now = int(now)
-        if self._flood(now):
-            return flooded()
-        try:
-            msg = messages.parse_message(raw)
-            kind = msg["type"]
-            if kind == "error":
-                return [PeerError(msg["code"], msg["message"])]
-            if kind == "hello":
-                return self._hello(new())
-            if kind == "resume":
-                return self._resume(msg, now, find(channel_id(msg["funding_txid"], msg["viewer_pubkey"])))
-            raise ProtocolError(NOT_OPEN, f"{kind} before hello or resume")
-        except ProtocolError as e:
-            return [Send(messages.error(e.code, e.message))]
+        return super().receive(raw, now)
+
+    def _handle(self, msg: dict, now: int) -> List[Action]:
+        kind = msg["type"]
+        if kind == "hello":
+            return self._hello(self.new())
+        if kind == "resume":
+            return self._resume(msg, now, self.find(channel_id(msg["funding_txid"], msg["viewer_pubkey"])))
+        raise ProtocolError(NOT_OPEN, f"{kind} before hello or resume")
 
     def _hello(self, broadcaster: Optional[Broadcaster]) -> List[Action]:
         if broadcaster is None:

@@ -32,10 +32,9 @@ def flooded() -> List[Action]:
             Disconnect()]
 
 
-class Peer:
-    state: str
-    PRE_OPEN_STATES: tuple
-    UNHEARD_STATES: tuple = ()  # states in which the peer has not shown who it is: no chat either
+class Receiver:
+    """What every receiver of wire messages does first: the flood check, parsing, the peer's
+    own `error` reports. A bad message is answered with `error` and changes nothing."""
 
     def __init__(self):
         self._flood = Flood()
@@ -47,17 +46,29 @@ class Peer:
             return flooded()
         try:
             msg = messages.parse_message(raw)
-            kind = msg["type"]
-            if kind == "error":
+            if msg["type"] == "error":
                 return [PeerError(msg["code"], msg["message"])]
-            if kind == "chat" and self.state not in self.UNHEARD_STATES:
-                return [Chat(msg["text"], msg.get("from"))]
-            handler = self.HANDLERS.get((self.state, kind))
-            if handler is None:
-                raise self._wrong_state(kind)
-            return handler(self, msg, now)
+            return self._handle(msg, now)
         except ProtocolError as e:
             return [Send(messages.error(e.code, e.message))]
+
+    def _handle(self, msg: dict, now: int) -> List[Action]:
+        raise NotImplementedError
+
+
+class Peer(Receiver):
+    state: str
+    PRE_OPEN_STATES: tuple
+    UNHEARD_STATES: tuple = ()  # states in which the peer has not shown who it is: no chat either
+
+    def _handle(self, msg: dict, now: int) -> List[Action]:
+        kind = msg["type"]
+        if kind == "chat" and self.state not in self.UNHEARD_STATES:
+            return [Chat(msg["text"], msg.get("from"))]
+        handler = self.HANDLERS.get((self.state, kind))
+        if handler is None:
+            raise self._wrong_state(kind)
+        return handler(self, msg, now)
 
     def _wrong_state(self, kind: str) -> ProtocolError:
         if self.state in states.ENDED:

@@ -60,27 +60,26 @@ def test_a_resume_is_refused_when_replayed_stale_or_from_another_time():
 
 def test_a_lobby_binds_only_after_hello_or_an_accepted_resume():
     b, p = open_channel()
-    live = {b.channel_id: b}
-    lobby = Lobby()
+    lobby = Lobby({b.channel_id: b}.get, lambda: None)
     for msg in (p.pay(2000), message("close"), message("chat", text="hi"), p.commit(),
                 p.resume(START + 1, key=STRANGER)):
-        actions = lobby.receive(json.dumps(msg), START + 1, live.get, lambda: None)
+        actions = lobby.receive(json.dumps(msg), START + 1)
         assert errors(actions) == ["not_open"] and lobby.broadcaster is None
     assert b.state == "open" and b.amount == 1000 and b.streaming
-    actions = lobby.receive(json.dumps(p.resume(START + 2)), START + 2, live.get, lambda: None)
+    actions = lobby.receive(json.dumps(p.resume(START + 2)), START + 2)
     assert actions[0].kind == "bind" and actions[0].broadcaster is b and lobby.broadcaster is b
 
 
 def test_a_hello_gets_a_channel_of_its_own_or_an_end_when_the_broadcast_takes_no_viewers():
     b, _ = open_channel()
     fresh = Broadcaster.new(channel_terms(), key_secret("resume", "identity"), key_secret("other", "k2"))
-    lobby = Lobby()
-    actions = lobby.receive(json.dumps(message("hello")), START, {}.get, lambda: fresh)
+    lobby = Lobby({}.get, lambda: fresh)
+    actions = lobby.receive(json.dumps(message("hello")), START)
     assert kinds(actions) == ["bind", "persist", "send"] and actions[0].broadcaster is fresh
     assert actions[2].message["type"] == "offer"
-    assert lobby.receive(json.dumps(message("chat", text="hi")), START, {}.get, lambda: None)[0].message[
+    assert lobby.receive(json.dumps(message("chat", text="hi")), START)[0].message[
         "code"] == "not_open"  # said hello, opened nothing yet: no chat either
-    ended = Lobby().receive(json.dumps(message("hello")), START, {}.get, lambda: None)
+    ended = Lobby({}.get, lambda: None).receive(json.dumps(message("hello")), START)
     assert [a.message for a in ended] == [message("end", reason="stopped")]
 
 
@@ -107,11 +106,11 @@ def test_no_message_sequence_on_an_unauthenticated_connection_changes_a_channel(
     b.resume(replayed, START + 5)  # the viewer resumed once; a stranger saw nothing of it but may replay it
     b.receive(json.dumps(p.pay(1000)), START + 5)  # and got its media back
     before = b.record()
-    lobby = Lobby()
+    lobby = Lobby({b.channel_id: b}.get, lambda: None)
     sequence = data.draw(st.lists(wire(p, st.integers(START - 400, START + 400)) | st.just(replayed),
                                   min_size=1, max_size=12))
     for i, msg in enumerate(sequence):
         raw = msg if isinstance(msg, str) else json.dumps(msg)
-        lobby.receive(raw, START + 6 + i // 10, {b.channel_id: b}.get, lambda: None)
+        lobby.receive(raw, START + 6 + i // 10)
         assert lobby.broadcaster is None
     assert b.record() == before and b.streaming
