@@ -7,7 +7,8 @@ sending money or video somewhere unexpected.
 
 from dataclasses import dataclass
 
-NETWORKS = ("regtest", "signet", "testnet4", "mainnet")
+from app.channel.messages import NETWORKS
+from app.channel.states import BURIED_CONFIRMATIONS
 
 
 class ConfigError(ValueError):
@@ -41,6 +42,7 @@ class ClientConfig:
     ice_servers: tuple
     devnet: bool
     mainnet: bool
+    buried_confirmations: int  # a closing transaction this deep is final (v2 §C)
 
 
 def _str(obj, key, *, optional=False):
@@ -95,8 +97,11 @@ def parse_client_config(obj) -> ClientConfig:
     devnet = _bool(obj, "devnet")
     if devnet and network != "regtest":
         raise ConfigError("config.json: a devnet exists only on regtest")
+    buried = obj.get("buried_confirmations", BURIED_CONFIRMATIONS)
+    if type(buried) is not int or not 1 <= buried <= 100 or (buried < BURIED_CONFIRMATIONS and network != "regtest"):
+        raise ConfigError("config.json: buried_confirmations must be 1 to 100, and at least 6 off regtest")
     return ClientConfig(
         network=network, esplora=_url(obj, "esplora"), explorer=_url(obj, "explorer"),
         peer=PeerServer(host=_str(peer, "host", optional=True), port=port, path=path,
                         key=_str(peer, "key"), secure=_bool(peer, "secure", optional=True)),
-        ice_servers=tuple(ice), devnet=devnet, mainnet=mainnet)
+        ice_servers=tuple(ice), devnet=devnet, mainnet=mainnet, buried_confirmations=buried)

@@ -27,7 +27,8 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-MAX_SATS = 21_000_000 * 100_000_000
+from app.channel.transactions import MAX_MONEY, Utxo
+
 MAX_FEE_RATE = 1_000  # sat/vB: an estimate above is capped, whatever the server says
 MAX_ANSWER = 8 * 1024 * 1024  # characters; far above any answer this client asks for
 MAX_RETRY_WAIT = 60  # seconds, whatever Retry-After asks for
@@ -81,20 +82,12 @@ class TxRefused(ChainApiError):
 
 
 @dataclass(frozen=True)
-class Utxo:
-    txid: str
-    vout: int
-    value: int
-    confirmed: bool
-
-
-@dataclass(frozen=True)
 class TxStatus:
     confirmed: bool
     block_height: int | None
 
 
-def _int(value, what, low=0, high=MAX_SATS):
+def _int(value, what, low=0, high=MAX_MONEY):
     if type(value) is not int or not low <= value <= high:
         raise ChainApiError(f"chain API: bad {what}: {str(value)[:80]!r}")
     return value
@@ -239,7 +232,7 @@ class Esplora:
                 raise ChainApiError(f"chain API: listed the output {utxo.txid}:{utxo.vout} twice")
             seen.add((utxo.txid, utxo.vout))
             utxos.append(utxo)
-        if sum(u.value for u in utxos) > MAX_SATS:
+        if sum(u.value for u in utxos) > MAX_MONEY:
             raise ChainApiError("chain API: the UTXOs add up to more than 21 million bitcoin")
         return utxos
 
@@ -287,7 +280,7 @@ class Esplora:
             if not isinstance(script, str) or len(script) > 20_000 or not HEX.fullmatch(script):
                 raise ChainApiError("chain API: malformed output script")
             result.append((script, _int(out.get("value"), "output value")))
-        if sum(value for _, value in result) > MAX_SATS:
+        if sum(value for _, value in result) > MAX_MONEY:
             raise ChainApiError("chain API: outputs add up to more than 21 million bitcoin")
         return result
 

@@ -7,6 +7,8 @@ page's app.zip has app.channel but not the tests), so the import below may fail 
 import json
 import time
 
+from app.channel.messages import message
+
 try:
     from tests.channel.full_channel import START, Pair, channel_terms, fake_coins, open_channel
 except ImportError:  # in the page: full_channel's source came first
@@ -34,7 +36,7 @@ def pay_messages(pair, count):
     out = []
     for amount in range(first, first + count):
         sig = ch.sign(v.key, ch.payment_tx(amount))
-        out.append(json.dumps({"v": 1, "type": "pay", "amount": amount, "sig": sig}))
+        out.append(json.dumps(message("pay", amount=amount, sig=sig)))
     return out
 
 

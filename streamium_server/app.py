@@ -36,13 +36,14 @@ class ServerOptions:
     block_interval: float = 10.0
     data_dir: Path = Path(".devnet")
     reset: bool = False
+    buried: int = 6  # confirmations before a channel's closing transaction counts as final (v2 §C)
 
     def config(self) -> dict:
         esplora = "/api" if self.devnet else (self.esplora or DEFAULT_ESPLORA[self.network])
         explorer = self.explorer or ("/api" if self.devnet else EXPLORERS.get(self.network, esplora))
         return client_config(network=self.network, esplora=esplora, explorer=explorer,
                              peer=self.peer or BUILTIN_PEER, ice_servers=self.ice_servers,
-                             devnet=self.devnet)
+                             devnet=self.devnet, buried=self.buried)
 
     def describe(self) -> str:
         chain = f"devnet in {self.data_dir}" if self.devnet else f"Esplora {self.config()['esplora']}"

@@ -42,6 +42,9 @@ def parse_args(argv):
                    help="devnet: seconds between blocks; 0 mines right after each transaction (default 10)")
     p.add_argument("--data-dir", default=str(ROOT / ".devnet"), help="devnet data folder (default .devnet/)")
     p.add_argument("--reset", action="store_true", help="devnet: delete the chain and start a new one")
+    p.add_argument("--buried", type=int, default=6, metavar="N",
+                   help="confirmations before a closing transaction is final and a channel's keys may be "
+                        "forgotten (default 6; fewer only on regtest)")
     return p.parse_args(argv)
 
 
@@ -55,6 +58,8 @@ def options_from_args(args) -> ServerOptions:
         raise UsageError("regtest without the devnet needs --esplora URL of a regtest Esplora")
     if args.block_interval < 0:
         raise UsageError("--block-interval must be 0 or more seconds")
+    if not 1 <= args.buried <= 100 or (args.buried < 6 and args.network != "regtest"):
+        raise UsageError("--buried must be 1 to 100, and at least 6 off regtest")
     try:
         ice = [parse_ice_server(url) for url in args.ice_server]
     except ValueError as e:
@@ -67,7 +72,7 @@ def options_from_args(args) -> ServerOptions:
     return ServerOptions(
         root=ROOT, network=args.network, esplora=args.esplora, explorer=args.explorer,
         peer=peer, ice_servers=ice, devnet=devnet, block_interval=args.block_interval,
-        data_dir=Path(args.data_dir), reset=args.reset)
+        data_dir=Path(args.data_dir), reset=args.reset, buried=args.buried)
 
 
 def check_port_free(host, port):

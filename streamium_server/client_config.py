@@ -18,7 +18,10 @@ EXPLORERS = {
 }
 
 
-def client_config(*, network, esplora, explorer, peer, ice_servers, devnet):
+BURIED_CONFIRMATIONS = 6  # protocol v2 §C; a devnet may ask for fewer
+
+
+def client_config(*, network, esplora, explorer, peer, ice_servers, devnet, buried=BURIED_CONFIRMATIONS):
     """The JSON object served as /config.json."""
     if network not in NETWORKS:
         raise ValueError(f"unknown network {network!r}")
@@ -31,6 +34,7 @@ def client_config(*, network, esplora, explorer, peer, ice_servers, devnet):
         "ice_servers": list(ice_servers),
         "devnet": bool(devnet),
         "mainnet": network == "mainnet",
+        "buried_confirmations": buried,
     }
 
 

@@ -89,9 +89,10 @@ class ServerProcess:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """The whole local world: app, signalling and a devnet mining a block after each transaction."""
+    """The whole local world: app, signalling and a devnet mining a block after each transaction,
+    where one confirmation buries a closing transaction (v2 §C lets a devnet lower the six)."""
     data_dir = tmp_path_factory.mktemp("devnet") / "data"
-    server = ServerProcess("--block-interval", "0", data_dir=data_dir).start()
+    server = ServerProcess("--block-interval", "0", "--buried", "1", data_dir=data_dir).start()
     yield server
     server.stop()
 

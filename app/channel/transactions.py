@@ -5,7 +5,7 @@ signature counted as 73 bytes, so a fee never depends on which signature came ou
 """
 
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from embit.script import Script, Witness
 from embit.transaction import Transaction, TransactionInput, TransactionOutput, SIGHASH
@@ -32,11 +32,13 @@ class Outpoint:
 
 @dataclass(frozen=True)
 class Utxo:
-    """A coin paying P2WPKH(K1) that the viewer's funding transaction may spend."""
+    """A coin: one paying P2WPKH(K1) that the viewer's funding transaction may spend, or any
+    the chain API lists (`confirmed` then says whether it is in a block)."""
 
     txid: str
     vout: int
     value: int
+    confirmed: Optional[bool] = None
 
 
 def _input(outpoint, sequence: int) -> TransactionInput:

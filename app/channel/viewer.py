@@ -101,6 +101,18 @@ class Viewer(Peer):
             return p2wpkh(bytes(33))
         return _local(address_script, address, self.network)
 
+    @property
+    def balance(self) -> int:
+        """What the deposit can still pay: everything but the close fee, less what was paid."""
+        return self.channel.max_amount - self.amount if self.channel else 0
+
+    def seconds_left(self, now: int) -> int:
+        """Video the balance still buys, plus what is already paid ahead of `now`."""
+        if not self.channel:
+            return 0
+        ahead = max(0, (self.paid_until or now) - now)
+        return self.balance * 60 // self.offer.terms.rate_sat_per_min + ahead
+
     def allowed_amount(self) -> int:
         """The most the viewer may have paid so far (§5): time-justified, capped by the deposit."""
         terms = self.offer.terms

@@ -54,6 +54,15 @@ async def from_file(file, video_id):
     raise MediaError("The file has no video track.")
 
 
+async def open_source(source, files, video_id):
+    """The stream of the chosen source: "camera", "screen", or "file" (the first of `files`)."""
+    if source == "screen":
+        return await screen()
+    if source == "file":
+        return await from_file(files.item(0) if files.length else None, video_id)
+    return await camera()
+
+
 def preview(video_id, stream):
     video = by_id(video_id)
     video.muted = True

@@ -130,7 +130,10 @@ def state(page):
 
 
 def viewer_record(page):
+    """The record of the channel the page's share link shows (`viewer-now:` names its K1)."""
     return page.evaluate("""() => { for (let i = 0; i < localStorage.length; i++) {
         const k = localStorage.key(i);
-        if (k.startsWith('streamium:viewer:') && !k.endsWith(':refund-key')) return JSON.parse(localStorage.getItem(k)); }
+        if (!k.startsWith('streamium:viewer-now:')) continue;
+        const base = 'streamium:viewer:' + k.slice('streamium:viewer-now:'.length);
+        return JSON.parse(localStorage.getItem(base + ':' + JSON.parse(localStorage.getItem(k)))); }
         return null; }""")

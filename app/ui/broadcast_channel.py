@@ -1,0 +1,151 @@
+"""One viewer's channel on the broadcaster's page: its core object, the data connection that
+speaks for it, its media call, and its chain work (in order, one job after another)."""
+
+import asyncio
+import os
+
+from app.channel import (Broadcast, Chat, Closed, Disconnect, LookUpInputs, PeerError, Persist, Send, StartMedia,
+                         StopMedia, states)
+from app.esplora import ChainApiError, TxRefused
+from app.ui import broadcast_view as view, chain, chain_watch, storage
+from app.ui.serial import OnlyOne, SerialQueue
+
+SHORT = 8
+FUNDING_RETRY_S = 10  # T1 tried again after this (doubling to a minute) while the API is unwell
+
+
+class ViewerChannel:
+    def __init__(self, page, b, conn=None, slot=None):
+        self.page, self.b, self.conn, self.call = page, b, conn, None
+        self.slot = slot or (b.channel_id or f"pending-{os.urandom(6).hex()}")
+        self.queue, self.poll = SerialQueue(), OnlyOne()
+        self.label = (conn.peer if conn else (b.channel and b.channel.viewer_pubkey) or "?")[-SHORT:]
+        self.checked_at = 0
+
+    @property
+    def key(self):
+        return f"bc:{self.page.identity_pub}:{self.slot}"
+
+    def persist(self, record):
+        if self.b.channel_id and self.slot != self.b.channel_id:
+            storage.delete(self.key)
+            self.page.channels.pop(self.slot, None)
+            self.slot = self.b.channel_id
+            self.page.channels[self.slot] = self
+        storage.put(self.key, record)
+
+    def run(self, actions):
+        for action in actions:
+            match action:
+                case Persist():
+                    self.persist(action.record)
+                case Send():
+                    if self.conn:
+                        self.conn.send(action.message)
+                case Broadcast():
+                    self.queue.run(self.publish(action))
+                case LookUpInputs():
+                    self.queue.run(self.look_up_inputs(action.outpoints))
+                case StartMedia():
+                    self.start_media()
+                case StopMedia():
+                    self.stop_media()
+                case Chat():
+                    view.chat_line(f"viewer {self.label}", action.text)
+                case PeerError():
+                    view.log(f"viewer {self.label}: {action.message} ({action.code})")
+                case Disconnect():
+                    if self.conn:
+                        self.conn.close()
+                case Closed():
+                    self.stop_media()
+                    if action.txid:
+                        view.closing(self, action.txid, self.page.config.explorer)
+        self.page.refresh()
+
+    # ---- chain work ---------------------------------------------------------------------
+
+    async def look_up_inputs(self, outpoints):
+        """The values of T1's inputs, as the chain knows them (v2 §B's fee check)."""
+        pause = FUNDING_RETRY_S
+        while self.b.state == states.REFUND_SIGNED and self.b.funding_tx:
+            try:
+                values = await chain_watch.input_values(self.page.api, outpoints)
+                self.run(self.b.funding_inputs(values, chain.now()))
+                return
+            except ChainApiError as failure:
+                view.log(f"viewer {self.label}: looking up the funding's coins: {failure}")
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, 60)
+
+    async def publish(self, action):
+        b = self.b
+        if b.channel and action.txid == b.channel.funding.txid and b.state == states.REFUND_SIGNED:
+            await self.publish_funding(action)
+            return
+        txid = await chain.broadcast_until_known(
+            self.page.api, action.tx, action.txid, action.not_before,
+            on_wait=lambda why: view.log(f"closing {action.txid[:8]}…: {why}"),
+            give_up=lambda: b.state != states.CLOSING)
+        if txid:
+            self.run(b.tx_accepted(txid, chain.now()))
+
+    async def publish_funding(self, action):
+        """T1: a refusal by the node is final (`tx_rejected`); anything else (the API down, a
+        proxy failing) is tried again while the channel waits for it, and said on screen."""
+        pause = FUNDING_RETRY_S
+        while self.b.state == states.REFUND_SIGNED:
+            try:
+                await self.page.api.broadcast(action.tx, action.txid)
+                self.run(self.b.tx_accepted(action.txid, chain.now()))
+                return
+            except TxRefused as refusal:
+                self.run(self.b.tx_rejected(action.txid, refusal.message[:200], chain.now()))
+                return
+            except ChainApiError as failure:
+                view.log(f"viewer {self.label}: publishing the funding transaction: {failure}")
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, 60)
+
+    def chain_due(self, now):
+        """T1 unconfirmed: every pay_interval_s (v2 §B); a closing channel every 10 s; open, 30 s."""
+        watch = self.b.watch
+        if watch.funding_txid:
+            every = self.b.offer.terms.pay_interval_s
+        elif watch.outpoint:
+            every = 30 if self.b.state == states.OPEN else 10
+        else:
+            return False
+        return now - self.checked_at >= every
+
+    def check_chain(self, now):
+        if self.chain_due(now):
+            self.checked_at = now
+            self.poll.start(self.chain_round)
+
+    async def chain_round(self):
+        self.run(await chain_watch.quietly(chain_watch.broadcaster_round(self.page.api, self.b, chain.now())))
+
+    # ---- media and connection ----------------------------------------------------------------
+
+    def start_media(self):
+        self.stop_media()
+        if self.conn and self.conn.open and self.page.stream is not None:
+            self.call = self.page.link.call(self.conn.peer, self.page.stream)
+
+    def stop_media(self):
+        if self.call is not None:
+            try:
+                self.call.close()
+            except Exception:  # noqa: BLE001  (already closed)
+                pass
+            self.call = None
+
+    def attach(self, conn):
+        """A (re)connected viewer, its resume accepted: the old connection and call are dropped."""
+        if self.conn is not None and self.conn is not conn:
+            self.stop_media()
+            self.conn.on_close = None
+            self.conn.close()
+        self.conn = conn
+        self.label = conn.peer[-SHORT:]

@@ -1,0 +1,126 @@
+"""What the broadcaster's screen shows: DOM writing only, from the core's properties."""
+
+import js
+
+from app.amounts import btc, duration, rate_summary, sats
+from app.channel import states
+from app.qr import qr_data_uri
+from app.ui import media
+from app.ui.dom import by_id, set_text, show
+
+_closings_seen = set()
+
+
+def fingerprint(pubkey_hex):
+    return " ".join(pubkey_hex[i:i + 4] for i in range(2, 22, 4))
+
+
+def fail(message):
+    set_text("bc-error", message)
+    show("bc-error", bool(message))
+
+
+def log(text):
+    set_text("bc-end-status", text)
+
+
+def chain_status(text):
+    """Before going live the chain API's waits show under the form, afterwards in the live log."""
+    set_text("bc-chain-status", text)
+    show("bc-chain-status", bool(text))
+
+
+def live(terms, url, identity_pub, stream):
+    anchor = by_id("share-link")
+    anchor.href = url
+    anchor.textContent = url
+    by_id("bc-qr").src = qr_data_uri(url)
+    set_text("bc-fingerprint", fingerprint(identity_pub))
+    set_text("bc-live-name", terms.name)
+    set_text("bc-terms", f"{rate_summary(terms.rate_sat_per_min)} · minimum deposit "
+             f"{sats(terms.min_deposit_sat)} · lock {duration(terms.refund_lock_s)}")
+    if stream is not None:
+        media.preview("bc-preview", stream)
+    show("bc-form", False)
+    show("bc-resume-note", False)
+    show("bc-stage")
+    show("bc-live")
+
+
+def needs_source(source):
+    """After a reload the camera comes back by itself; a screen or a file needs the user again."""
+    set_text("bc-source-again-text", f"The broadcast resumed after a reload: viewers can reconnect, but your "
+             f"{'screen' if source == 'screen' else 'video file'} must be chosen again before they see anything.")
+    show("bc-source-again", True)
+
+
+def viewers(channels, now):
+    earned = sum(ch.b.earned for ch in channels)
+    set_text("bc-earned", earned)
+    set_text("bc-earned-text", f"{sats(earned)} ({btc(earned)})")
+    body = by_id("bc-viewers")
+    rows = [ch for ch in channels if ch.b.state != states.OFFERED or (ch.conn and ch.conn.open)]
+    while body.rows.length > len(rows):
+        body.deleteRow(-1)
+    while body.rows.length < len(rows):
+        row = body.insertRow(-1)
+        row.setAttribute("data-testid", "viewer-row")
+        for _ in range(5):
+            row.insertCell(-1)
+    for row, ch in zip(body.rows, rows):
+        b = ch.b
+        deposit = b.channel.value if b.channel else None
+        state = b.state + (" (held: funding unconfirmed)" if b.held else "")
+        cells = (ch.label, sats(deposit) if deposit else "–", sats(b.amount), duration(b.served_s(now)), state)
+        for cell, text in zip(row.cells, cells):
+            if cell.textContent != text:
+                cell.textContent = text
+    show("bc-no-viewers", not rows)
+
+
+def closing(ch, txid, explorer):
+    if txid in _closings_seen:
+        return
+    _closings_seen.add(txid)
+    item = js.document.createElement("li")
+    item.append(js.document.createTextNode(f"viewer {ch.label}: {sats(ch.b.earned)} · "))
+    anchor = js.document.createElement("a")
+    anchor.href = f"{explorer}/tx/{txid}"
+    anchor.target = "_blank"
+    anchor.rel = "noopener"
+    anchor.textContent = txid
+    anchor.setAttribute("data-testid", "closing-txid")
+    anchor.className = "txid"
+    item.append(anchor)
+    by_id("bc-closings").append(item)
+    show("bc-closings-box")
+
+
+def chat_line(sender, text):
+    item = js.document.createElement("li")
+    strong = js.document.createElement("strong")
+    strong.textContent = sender + ": "
+    item.append(strong)
+    item.append(js.document.createTextNode(text))
+    chat = by_id("bc-chat-log")
+    chat.append(item)
+    chat.scrollTop = chat.scrollHeight
+
+
+def ended(earned):
+    dot = by_id("bc-live-dot")
+    dot.textContent = "ended"
+    dot.classList.add("ended")
+    show("bc-stage", False)
+    show("bc-end", False)
+    show("bc-chat-form", False)
+    log(f"Broadcast ended. Earned {sats(earned)}, paid out by the closing transactions under “Closed channels”.")
+
+
+def elsewhere(taken_over=False):
+    set_text("bc-elsewhere-text", "This broadcast was taken over by another tab of this browser: use that tab."
+             if taken_over else "This broadcast is open in another tab of this browser. Only one tab may drive "
+             "its channels, so that two tabs never settle or sign from copies of them.")
+    show("bc-elsewhere")
+    show("bc-take-over", not taken_over)
+    show("bc-form", False)

@@ -1,0 +1,170 @@
+"""What the viewer's screen shows: DOM writing only, from the core's properties.
+
+Nothing here decides anything about the channel; `watch.py` drives it.
+"""
+
+import js
+
+from app.amounts import btc, duration, rate_summary, sats
+from app.channel import states
+from app.qr import bitcoin_uri, qr_data_uri
+from app.ui.dom import by_id, set_text, show
+
+END_REASONS = {
+    "stopped": "The broadcaster ended the stream.",
+    "unpaid": "The broadcaster stopped the stream: payments stopped arriving.",
+    "exhausted": "Your deposit is used up.",
+    "expiring": "The channel reached its time limit and was settled.",
+    "refund": "Your deposit came back through the time-locked refund.",
+    "released": "The broadcaster released your deposit.",
+    "abandoned": "You left before funding the channel.",
+    "funding_gone": "Your funding transaction was replaced on the chain: the channel never held your money.",
+}
+
+
+def status(text):
+    set_text("w-status", text)
+
+
+def fail(message):
+    set_text("w-error", message)
+    show("w-error", bool(message))
+
+
+def offer(v, config, own_address):
+    """The terms, every fee, and what unconfirmed funding buys, before anything is funded."""
+    msg, terms = v.offer_message, v.offer.terms
+    set_text("w-name", msg["name"])
+    set_text("w-rate", terms.rate_sat_per_min)
+    set_text("w-rate-summary", rate_summary(terms.rate_sat_per_min))
+    set_text("w-min-deposit", sats(terms.min_deposit_sat))
+    set_text("w-pubkey", v.offer.channel_pubkey)
+    set_text("w-lock", duration(terms.refund_lock_s))
+    show("w-refund-label", not config.devnet)
+    show("w-refund-devnet", config.devnet)
+    if config.devnet:
+        set_text("w-refund-own", own_address)
+    confirmations = (f"It starts once your funding has {terms.confirmations} confirmation(s). "
+                     if terms.confirmations else "")
+    set_text("w-fees", f"First payment {sats(terms.first_payment_sat)} (covers {duration(terms.prepay_s)} "
+             f"ahead), then every {duration(terms.pay_interval_s)} for what you watched. Out of the deposit: "
+             f"closing fee {sats(v.close_fee(own_address))}, or refund fee {sats(v.refund_fee(own_address))} "
+             f"if the broadcaster disappears. Network fee rate {terms.fee_rate_sat_vb} sat/vB. {confirmations}"
+             f"Until your funding confirms, the broadcaster streams at most {duration(terms.unconfirmed_s)} "
+             f"({sats(terms.max_unconfirmed_sat)}), then waits for the confirmation.")
+    show("w-offer")
+
+
+def deposit_total(v, capacity_or_error):
+    if isinstance(capacity_or_error, str):
+        set_text("w-total", capacity_or_error)
+        return
+    terms = v.offer.terms
+    set_text("w-total", f"Deposit {sats(capacity_or_error)}: up to "
+             f"{duration(capacity_or_error * 60 // terms.rate_sat_per_min)} of video. "
+             f"You send {sats(v.funding_amount(capacity_or_error))} including the funding fee.")
+
+
+def funding(address, amount, stream, devnet):
+    set_text("funding-address", address)
+    set_text("funding-amount", amount)
+    set_text("w-funding-amount-text", f"{sats(amount)} ({btc(amount)})")
+    uri = bitcoin_uri(address, amount, stream)
+    by_id("w-bip21").href = uri
+    by_id("w-qr").src = qr_data_uri(uri)
+    show("w-faucet", devnet)
+    show("w-funding")
+
+
+def funding_status(text):
+    set_text("w-funding-status", text)
+
+
+def ticker(v, now, connected):
+    """The player and its numbers while the channel is open or closing."""
+    set_text("w-state", v.state)
+    show("w-state-line")
+    if v.state == states.FUNDING and v.utxos:
+        show("w-funding", False)
+    if v.state not in (states.OPEN, states.CLOSING) or not v.channel:
+        return
+    show("w-funding", False)
+    show("w-player")
+    terms = v.offer.terms
+    left = v.seconds_left(now)
+    set_text("paid-total", v.amount)
+    set_text("w-paid-text", sats(v.amount))
+    set_text("w-balance", sats(v.balance))
+    set_text("w-time-left", duration(left))
+    show("w-low-funds", v.state == states.OPEN and left < max(60, 3 * terms.pay_interval_s))
+    if v.state == states.OPEN and connected:
+        status("Waiting for your funding transaction to confirm: the broadcaster paused the video until then."
+               if v.held else f"Watching “{terms.name}”: paying {rate_summary(terms.rate_sat_per_min)}.")
+
+
+def refund_panel(ready, wait_s):
+    show("w-refund-box")
+    by_id("w-refund-claim").disabled = not ready
+    if ready:
+        set_text("w-refund-text", "The lock time has passed: you can take your deposit back now.")
+    else:
+        set_text("w-refund-text", "If the broadcaster does not come back, you can claim your deposit back "
+                 f"after the lock time, in about {duration(wait_s)}. Your refund is already signed and stored.")
+
+
+def recovery(total, fee, address):
+    """Coins at the funding address that the channel does not hold: the way home, fee first."""
+    show("w-recover-box", total > 0)
+    set_text("w-recover-text", f"{sats(total)} are at your funding address and not in a channel. "
+             f"Send them home to {address}: the network fee is {sats(fee)}, you get {sats(total - fee)}.")
+
+
+def result(v, explorer):
+    for element in ("w-player", "w-offer", "w-funding", "w-refund-box"):
+        show(element, False)
+    reason = END_REASONS.get(v.end_reason or "", "You stopped watching.")
+    buried = "" if v.state == states.CLOSED else " Waiting for the closing transaction to be buried in the chain…"
+    set_text("w-result-text", reason + buried)
+    box = by_id("w-closings")
+    box.textContent = ""
+    if v.closing_txid:
+        item = js.document.createElement("li")
+        item.append(js.document.createTextNode("Closing transaction: "))
+        item.append(txid_link(explorer, v.closing_txid))
+        box.append(item)
+    show("w-result")
+    set_text("w-state", v.state)
+    show("w-state-line")
+
+
+def outcome(reason, paid, back, change_address):
+    set_text("w-result-text", f"{reason} Paid {sats(paid)}; {sats(back)} returned to {change_address}.")
+
+
+def txid_link(explorer, txid):
+    anchor = js.document.createElement("a")
+    anchor.href = f"{explorer}/tx/{txid}"
+    anchor.target = "_blank"
+    anchor.rel = "noopener"
+    anchor.className = "txid"
+    anchor.textContent = txid
+    anchor.setAttribute("data-testid", "closing-txid")
+    return anchor
+
+
+def chat_line(sender, text):
+    item = js.document.createElement("li")
+    strong = js.document.createElement("strong")
+    strong.textContent = f"{sender}: "
+    item.append(strong)
+    item.append(js.document.createTextNode(text))
+    by_id("w-chat-log").append(item)
+
+
+def elsewhere(taken_over=False):
+    """Another tab of this browser has this share link open (or just took it over)."""
+    set_text("w-elsewhere-text", "This channel was taken over by another tab of this browser: use that tab."
+             if taken_over else "This share link is open in another tab of this browser. Only one tab may "
+             "drive a channel, so that two tabs never pay or sign from copies of it.")
+    show("w-elsewhere")
+    show("w-take-over", not taken_over)
