@@ -5,7 +5,7 @@ import js
 from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import qr_data_uri
-from app.ui import media
+from app.ui import media, tabs
 from app.ui.dom import by_id, set_text, show
 
 _closings_seen = set()
@@ -118,9 +118,5 @@ def ended(earned):
 
 
 def elsewhere(taken_over=False):
-    set_text("bc-elsewhere-text", "This broadcast was taken over by another tab of this browser: use that tab."
-             if taken_over else "This broadcast is open in another tab of this browser. Only one tab may drive "
-             "its channels, so that two tabs never settle or sign from copies of them.")
-    show("bc-elsewhere")
-    show("bc-take-over", not taken_over)
+    tabs.show_elsewhere("bc", "broadcast", taken_over)
     show("bc-form", False)

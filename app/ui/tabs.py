@@ -8,6 +8,8 @@ import js
 from pyodide.ffi import create_proxy, to_js
 from pyscript.ffi import is_none
 
+from app.ui.dom import set_text, show
+
 
 def _js(value):
     return to_js(value, dict_converter=js.Object.fromEntries)
@@ -49,3 +51,12 @@ class TabLock:
         proxy = create_proxy(fn)
         self._proxies.append(proxy)
         return proxy
+
+
+def show_elsewhere(prefix, thing, taken_over):
+    """The notice of a tab that does not hold the lock: `<prefix>-elsewhere` with its take-over button."""
+    set_text(f"{prefix}-elsewhere-text", f"This {thing} was taken over by another tab of this browser: use that tab."
+             if taken_over else f"This {thing} is open in another tab of this browser. Only one tab may drive it, "
+             "so that two tabs never pay, settle or sign from copies of the same channel.")
+    show(f"{prefix}-elsewhere")
+    show(f"{prefix}-take-over", not taken_over)

@@ -17,7 +17,7 @@ FUNDING_POLL_S = 2  # how often the funding address is checked, unless told to c
 async def poll_funding(page, address, amount):
     """Check the address every FUNDING_POLL_S, or at once when `page.check_funding` is set."""
     v = page.v
-    while v.state == states.FUNDING and not v.utxos and not page.done:
+    while v.state == states.FUNDING and not v.utxos and not page.done and not page.is_stuck:
         try:
             utxos = await page.api.address_utxos(address)
             total = sum(u.value for u in utxos)

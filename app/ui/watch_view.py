@@ -8,6 +8,7 @@ import js
 from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import bitcoin_uri, qr_data_uri
+from app.ui import tabs
 from app.ui.dom import by_id, set_text, show
 
 END_REASONS = {
@@ -163,8 +164,4 @@ def chat_line(sender, text):
 
 def elsewhere(taken_over=False):
     """Another tab of this browser has this share link open (or just took it over)."""
-    set_text("w-elsewhere-text", "This channel was taken over by another tab of this browser: use that tab."
-             if taken_over else "This share link is open in another tab of this browser. Only one tab may "
-             "drive a channel, so that two tabs never pay or sign from copies of it.")
-    show("w-elsewhere")
-    show("w-take-over", not taken_over)
+    tabs.show_elsewhere("w", "channel", taken_over)
