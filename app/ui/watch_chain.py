@@ -7,6 +7,7 @@ import asyncio
 
 from app.amounts import sats
 from app.channel import states
+from app.channel import transactions as txs
 from app.esplora import ChainApiError
 from app.ui import chain, chain_watch, watch_view as view
 from app.ui.dom import by_id
@@ -98,11 +99,16 @@ async def claim_refund(page):
 
 
 async def publish(page, action):
+    """Publish until the chain has it. T1, T2 and T3(0) are given up once something else spent the
+    channel; a sweep of the funding address never is (it is the way home)."""
     v = page.v
+    channel_txids = {v.channel and v.channel.funding.txid} | {
+        txs.txid(txs.parse_tx(tx, "")) for tx in (v.refund_tx, v.release_tx) if tx}
     txid = await chain.broadcast_until_known(
         page.api, action.tx, action.txid, action.not_before,
         on_wait=lambda why: view.status(f"Publishing {action.txid[:10]}…: {why}"),
-        give_up=lambda: v.state in (states.SETTLING, states.CLOSED) and action.txid != v.closing_txid)
+        give_up=lambda: (action.txid in channel_txids and v.state in (states.SETTLING, states.CLOSED)
+                         and action.txid != v.closing_txid))
     if txid and v.channel and txid != v.channel.funding.txid:
         view.status("Transaction published: waiting for the chain to show the channel spent…")
         await spend(page)

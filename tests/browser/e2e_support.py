@@ -32,6 +32,13 @@ def api(server, path, payload=None):
         return text
 
 
+def post_tx(server, tx_hex):
+    """POST /api/tx as any wallet would: the raw hex as the body; returns the txid."""
+    request = urllib.request.Request(server.url + "/api/tx", data=tx_hex.encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode()
+
+
 def wait_until(check, timeout=30, interval=0.5, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -80,6 +87,14 @@ class Apps:
         page.goto(self.server.url + "/" + fragment)
         page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
         return page
+
+    def tab(self, page, fragment="#/"):
+        """Another tab in `page`'s browser context: the same localStorage and Web Locks."""
+        tab = page.context.new_page()
+        tab.on("websocket", lambda ws: self.log.record(ws.url))
+        tab.goto(self.server.url + "/" + fragment)
+        tab.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+        return tab
 
     def close(self):
         for context in self.contexts:
@@ -137,3 +152,28 @@ def viewer_record(page):
         const base = 'streamium:viewer:' + k.slice('streamium:viewer-now:'.length);
         return JSON.parse(localStorage.getItem(base + ':' + JSON.parse(localStorage.getItem(k)))); }
         return null; }""")
+
+
+STRANGER_JS = """async ({target, port, messages}) => {
+    const peer = new Peer({host: location.hostname, port, path: '/peerjs', key: 'peerjs',
+                           config: {iceServers: []}, debug: 0});
+    await new Promise((ok, no) => { peer.on('open', ok); peer.on('error', no); });
+    const conn = peer.connect(target, {serialization: 'json', reliable: true});
+    const replies = [];
+    conn.on('data', data => replies.push(data));
+    await new Promise((ok, no) => { conn.on('open', ok); conn.on('error', no); });
+    for (const message of messages) { conn.send(message); await new Promise(r => setTimeout(r, 300)); }
+    await new Promise(r => setTimeout(r, 1500));
+    peer.destroy();
+    return replies;
+}"""
+
+
+def as_stranger(page, target, messages, port):
+    """Connect to the broadcaster `target` with the page's own PeerJS client and send `messages`;
+    returns what came back."""
+    return page.evaluate(STRANGER_JS, {"target": target, "port": port, "messages": messages})
+
+
+def playing_time(page):
+    return page.evaluate("document.querySelector('[data-testid=remote-video]').currentTime")

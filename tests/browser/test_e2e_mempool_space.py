@@ -1,6 +1,7 @@
 """End to end against an Esplora that answers as mempool.space does (203 fee estimates,
-electrs' answers, CORS), on another origin and 150 ms away, with the viewer paying from an
-outside wallet: the funding address is paid by a separate faucet call, as a phone wallet would."""
+electrs' answers, CORS), on another origin and 150 ms away, rate-limiting and failing the
+first tries of every broadcast (503, then 429), with the viewer paying from an outside wallet:
+the funding address is paid by a separate faucet call, as a phone wallet would."""
 
 import time
 from pathlib import Path
@@ -19,7 +20,8 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def mempool_space(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("mempool-space") / "data"
-    server = ServerProcess("--latency-ms", "150", "--block-interval", "2", "--busy", "2", data_dir=data_dir,
+    server = ServerProcess("--latency-ms", "150", "--block-interval", "2", "--busy", "2", "--flaky-posts",
+                           data_dir=data_dir,
                            script=HERE / "mempool_space.py", ready_path="/api/blocks/tip/height").start()
     yield server
     server.stop()
@@ -29,7 +31,8 @@ def mempool_space(tmp_path_factory):
 def app_server(tmp_path_factory, mempool_space):
     """serve.py with no devnet of its own: its chain API is the mempool.space look-alike."""
     data_dir = tmp_path_factory.mktemp("outside-app") / "data"
-    server = ServerProcess("--network", "regtest", "--esplora", mempool_space.url + "/api", data_dir=data_dir).start()
+    server = ServerProcess("--network", "regtest", "--esplora", mempool_space.url + "/api", "--buried", "1",
+                           data_dir=data_dir).start()
     yield server
     server.stop()
 

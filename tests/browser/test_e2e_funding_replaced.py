@@ -1,0 +1,61 @@
+"""End to end, protocol v2 §B: a viewer who replaces its unconfirmed funding after watching
+(full RBF, as Bitcoin Core 28 relays by default) stops the video at once and gets nothing
+more; the broadcaster ends the channel `funding_gone` and counts no earnings from it."""
+
+import pytest
+
+from app.channel import transactions as txs
+from app.channel.addresses import address_script
+from app.channel.signatures import private_key
+from tests.browser.e2e_support import (Apps, api, go_live, open_and_fund, playing_time, post_tx,
+                                       regtest_address, share_link, viewer_record, wait_until, wait_watching)
+from tests.conftest import RequestLog, ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def unmined_server(tmp_path_factory):
+    """A devnet whose blocks wait an hour: the funding stays in the mempool, replaceable."""
+    data_dir = tmp_path_factory.mktemp("unmined") / "data"
+    server = ServerProcess("--block-interval", "3600", "--buried", "1", data_dir=data_dir).start()
+    yield server
+    server.stop()
+
+
+def replacement_of_funding(record, fee_rate=20):
+    """What the viewer's own wallet could broadcast: its funding coins, home, at a higher fee."""
+    coins = [txs.Utxo(c["txid"], c["vout"], c["value"]) for c in record["utxos"]]
+    home = address_script(record["change_address"], "regtest")
+    tx = txs.funding_tx(coins, home, sum(c.value for c in coins), home, fee_rate)
+    return txs.tx_hex(txs.sign_funding(tx, coins, private_key(bytes.fromhex(record["channel_secret"]))))
+
+
+def test_a_funding_replaced_after_watching_stops_the_video_and_earns_nothing(browser, unmined_server):
+    log = RequestLog(unmined_server.url)
+    apps = Apps(browser, unmined_server, log)
+    try:
+        broadcaster = apps.open("#/broadcast")
+        go_live(broadcaster, "Replaced funding show", regtest_address(), rate=1200)
+        viewer = apps.open()
+        open_and_fund(viewer, share_link(broadcaster))
+        wait_watching(viewer, past=4)
+        record = viewer_record(viewer)
+        funding = record["channel"]["funding"]["txid"]
+        assert api(unmined_server, f"/tx/{funding}/status") == {"confirmed": False}
+
+        replacement = post_tx(unmined_server, replacement_of_funding(record))
+        assert api(unmined_server, f"/tx/{funding}/status") == {"confirmed": False}
+        assert api(unmined_server, "/mempool/txids")[-1] == replacement
+
+        wait_until(lambda: broadcaster.text_content("[data-testid=viewer-row] td:last-child") == "closed",
+                   timeout=20, what="the broadcaster seeing the funding gone")
+        stopped = playing_time(viewer)
+        wait_until(lambda: viewer_record(viewer)["end_reason"] == "funding_gone", timeout=10,
+                   what="the viewer told why")
+        assert playing_time(viewer) <= stopped + 1
+        assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
+        assert funding not in api(unmined_server, "/mempool/txids")
+    finally:
+        apps.close()
+    assert log.foreign() == []
