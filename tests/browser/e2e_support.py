@@ -134,6 +134,16 @@ def open_and_fund(viewer, link, minutes=5):
     return address, amount
 
 
+def watching(apps, name, past=3, **terms):
+    """A broadcaster live under `name` and a viewer that funded from the faucet and sees video."""
+    broadcaster = apps.open("#/broadcast")
+    go_live(broadcaster, name, regtest_address(), rate=1200, **terms)
+    viewer = apps.open()
+    open_and_fund(viewer, share_link(broadcaster))
+    wait_watching(viewer, past=past)
+    return broadcaster, viewer
+
+
 def wait_watching(viewer, timeout=40_000, past=1):
     viewer.wait_for_function(
         "(past) => { const v = document.querySelector('[data-testid=remote-video]');"

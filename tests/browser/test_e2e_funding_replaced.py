@@ -7,8 +7,7 @@ import pytest
 from app.channel import transactions as txs
 from app.channel.addresses import address_script
 from app.channel.signatures import private_key
-from tests.browser.e2e_support import (Apps, api, go_live, open_and_fund, playing_time, post_tx,
-                                       regtest_address, share_link, viewer_record, wait_until, wait_watching)
+from tests.browser.e2e_support import Apps, api, playing_time, post_tx, viewer_record, wait_until, watching
 from tests.conftest import RequestLog, ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -35,11 +34,7 @@ def test_a_funding_replaced_after_watching_stops_the_video_and_earns_nothing(bro
     log = RequestLog(unmined_server.url)
     apps = Apps(browser, unmined_server, log)
     try:
-        broadcaster = apps.open("#/broadcast")
-        go_live(broadcaster, "Replaced funding show", regtest_address(), rate=1200)
-        viewer = apps.open()
-        open_and_fund(viewer, share_link(broadcaster))
-        wait_watching(viewer, past=4)
+        broadcaster, viewer = watching(apps, "Replaced funding show", past=4)
         record = viewer_record(viewer)
         funding = record["channel"]["funding"]["txid"]
         assert api(unmined_server, f"/tx/{funding}/status") == {"confirmed": False}

@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.e2e_support import (FAST_TERMS, api, as_stranger, go_live, open_and_fund, playing_time,
                                        regtest_address, share_link, state, viewer_record, wait_until,
-                                       wait_watching)
+                                       wait_watching, watching)
 
 pytestmark = pytest.mark.browser
 
@@ -17,11 +17,7 @@ SLOW_GRACE = {**FAST_TERMS, "bc-grace": 30}
 
 
 def test_a_stranger_who_knows_the_funding_cannot_resume_close_or_knock_the_viewer_off(apps, live_server):
-    broadcaster = apps.open("#/broadcast")
-    go_live(broadcaster, "Stranger show", regtest_address(), rate=1200)
-    viewer = apps.open()
-    open_and_fund(viewer, share_link(broadcaster))
-    wait_watching(viewer, past=3)
+    broadcaster, viewer = watching(apps, "Stranger show", past=3)
     record = viewer_record(viewer)
     funding, k1 = record["channel"]["funding"]["txid"], record["channel"]["viewer_pubkey"]  # public, on the chain
     now = int(time.time())

@@ -6,19 +6,14 @@ lives in the last e2e file: every channel opened after it would already be refun
 
 import pytest
 
-from tests.browser.e2e_support import (api, channel_of, confirmed_tx, go_live, open_and_fund,
-                                       outputs_by_address, regtest_address, share_link, state,
-                                       viewer_record, wait_watching)
+from tests.browser.e2e_support import (api, channel_of, confirmed_tx, outputs_by_address, state, viewer_record,
+                                       watching)
 
 pytestmark = pytest.mark.browser
 
 
 def test_broadcaster_vanishes_viewer_claims_refund_after_lock_time(apps, live_server):
-    broadcaster = apps.open("#/broadcast")
-    go_live(broadcaster, "Vanishing broadcaster", regtest_address(), rate=1200)
-    viewer = apps.open()
-    open_and_fund(viewer, share_link(broadcaster))
-    wait_watching(viewer, past=3)
+    broadcaster, viewer = watching(apps, "Vanishing broadcaster", past=3)
     broadcaster.context.close()
 
     viewer.wait_for_selector("[data-testid=refund-claim]:visible", timeout=30_000)
