@@ -12,13 +12,11 @@ import os
 
 from pyscript import window
 
-from app.amounts import rate_summary
-from app.channel import Bind, Broadcaster, Disconnect, Lobby, ProtocolError, Send, Terms, new_secret, states
-from app.channel.addresses import address_script, dust
+from app.channel import Bind, Broadcaster, Disconnect, Lobby, Send, Terms, new_secret, states
 from app.channel.link import build_link
 from app.channel.signatures import private_key
 from app.esplora import ChainApiError
-from app.ui import broadcast_view as view, chain, media, storage
+from app.ui import broadcast_form, broadcast_view as view, chain, media, storage
 from app.ui.broadcast_channel import ViewerChannel
 from app.ui.dom import by_id, on, set_text, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
@@ -26,16 +24,6 @@ from app.ui.tabs import TabLock
 
 SESSION_KEY = "broadcast"
 ID_RETRIES = 10  # after a reload the signalling server may hold the old connection's id a moment
-
-
-def _int_field(element_id, label, low, high):
-    raw = by_id(element_id).value.strip()
-    if not raw.lstrip("-").isdigit():
-        raise ValueError(f"{label} must be a whole number.")
-    value = int(raw)
-    if not low <= value <= high:
-        raise ValueError(f"{label} must be between {low:,} and {high:,}.")
-    return value
 
 
 class BroadcastPage:
@@ -54,7 +42,7 @@ class BroadcastPage:
     def enter(self):
         on(by_id("bc-form"), "submit", self.submit)
         for field in ("bc-rate", "bc-name"):
-            on(by_id(field), "input", lambda *_: self.preview_terms())
+            on(by_id(field), "input", lambda *_: broadcast_form.preview())
         on(by_id("bc-source"), "change", lambda *_: show("bc-file-label", by_id("bc-source").value == "file"))
         on(by_id("bc-end"), "click", lambda *_: self.end())
         on(by_id("bc-copy"), "click", lambda *_: window.navigator.clipboard.writeText(by_id("share-link").href))
@@ -63,7 +51,7 @@ class BroadcastPage:
         on(by_id("bc-source-again"), "click", lambda *_: asyncio.ensure_future(self.choose_source_again()))
         if self.config.network == "regtest":
             by_id("bc-lock").min = "60"
-        self.preview_terms()
+        broadcast_form.preview()
         asyncio.ensure_future(self.claim_tab())
 
     async def claim_tab(self, take_over=False):
@@ -87,10 +75,7 @@ class BroadcastPage:
 
     def restore(self, saved):
         terms = saved["terms"]
-        for field, name in (("bc-name", "name"), ("bc-payout", "payout_address"), ("bc-rate", "rate_sat_per_min"),
-                            ("bc-min-deposit", "min_deposit_sat"), ("bc-pay-interval", "pay_interval_s"),
-                            ("bc-prepay", "prepay_s"), ("bc-grace", "grace_s"), ("bc-lock", "refund_lock_s")):
-            by_id(field).value = str(terms[name])
+        broadcast_form.fill(terms)
         self.load_identity(bytes.fromhex(saved["identity_secret"]))
         self.recover()
         if saved.get("live"):
@@ -124,38 +109,6 @@ class BroadcastPage:
             show("bc-live")
             self.start_ticker()
 
-    def preview_terms(self):
-        try:
-            rate = int(by_id("bc-rate").value)
-            set_text("bc-rate-summary", rate_summary(rate) if rate > 0 else "")
-        except ValueError:
-            set_text("bc-rate-summary", "")
-        pid = peer_id(by_id("bc-name").value)
-        set_text("bc-name-id", f"Peer id: {pid}" if pid else "Viewers find you by this name.")
-
-    def read_terms(self, fee_rate):
-        name = by_id("bc-name").value.strip()
-        if not name or peer_id(name) is None:
-            raise ValueError("Give the stream a name with at least one letter or digit.")
-        payout = by_id("bc-payout").value.strip()
-        try:
-            script = address_script(payout, self.config.network)
-        except ProtocolError:
-            raise ValueError(f"The payout address is not a valid {self.config.network} address.")
-        terms = Terms(
-            name=name[:100], network=self.config.network, payout_address=payout,
-            rate_sat_per_min=_int_field("bc-rate", "The price", 1, 10**9),
-            min_deposit_sat=_int_field("bc-min-deposit", "The minimum deposit", 1, 21 * 10**14),
-            min_payment_sat=dust(script), fee_rate_sat_vb=fee_rate,
-            refund_lock_s=_int_field("bc-lock", "The lock time", 60, 2_592_000),
-            pay_interval_s=_int_field("bc-pay-interval", "The payment interval", 1, 3600),
-            prepay_s=_int_field("bc-prepay", "The prepaid time", 0, 3600),
-            grace_s=_int_field("bc-grace", "The grace period", 0, 3600))
-        try:
-            return terms.check()
-        except ProtocolError as e:
-            raise ValueError(f"These terms cannot be offered: {e.message}")
-
     def submit(self, event):
         event.preventDefault()
         if self.active:
@@ -182,7 +135,7 @@ class BroadcastPage:
             view.chain_status("")
 
     async def _go_live(self, saved_terms):
-        terms = saved_terms or self.read_terms(await self.api.fee_rate())
+        terms = saved_terms or broadcast_form.terms(self.config.network, await self.api.fee_rate())
         saved = storage.get(SESSION_KEY)
         if not (saved and saved["terms"]["name"] == terms.name and self.identity_secret):
             self.load_identity(new_secret(os.urandom))

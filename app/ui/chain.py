@@ -52,8 +52,7 @@ async def broadcast_until_known(api, tx_hex, txid, not_before=None, on_wait=None
                 return await api.broadcast(tx_hex, txid)
         except TxRefused as refusal:
             if on_wait:
-                on_wait("waiting for the chain to pass the lock time" if refusal.premature else
-                        f"{refusal}; trying again")
+                on_wait(refusal_words(refusal))
             if not refusal.premature:
                 pause = REFUSED_RETRY_S
         except ChainApiError as error:
@@ -62,6 +61,22 @@ async def broadcast_until_known(api, tx_hex, txid, not_before=None, on_wait=None
         await asyncio.sleep(pause)
         delay = min(delay * 2, 15)
     return None
+
+
+FEE_REFUSALS = ("min relay fee not met", "mempool min fee not met", "insufficient fee")
+CONFLICT_REFUSALS = ("bad-txns-inputs-missingorspent", "txn-mempool-conflict", "bad-txns-spends-conflicting-tx")
+
+
+def refusal_words(refusal):
+    """A node's refusal, by kind, for the user: too early, fee too low, a conflict, or other."""
+    if refusal.premature:
+        return "waiting for the chain to pass the lock time"
+    if refusal.reason in FEE_REFUSALS:
+        return f"the network asks a higher fee than this transaction pays ({refusal.message}); trying again"
+    if refusal.reason in CONFLICT_REFUSALS:
+        return (f"its coins are spent by another transaction or not seen yet ({refusal.message}); "
+                "watching what spends them, trying again")
+    return f"{refusal}; trying again"
 
 
 async def post_json(url, payload):
