@@ -86,8 +86,9 @@ class Offer:
 
     @classmethod
     def from_message(cls, msg: dict) -> "Offer":
-        """The offer in a parsed `offer` message (unchecked: see `check_offer`)."""
-        terms = Terms(**{f.name: msg[f.name] for f in fields(Terms)})
+        """The offer in a parsed `offer` message (unchecked: see `check_offer`). A stored offer of
+        version 1 lacks v2's fields: they take their defaults, so its channel can still be settled."""
+        terms = Terms(**{f.name: msg[f.name] for f in fields(Terms) if f.name in msg})
         return cls(terms, msg["channel_pubkey"], msg["identity_pubkey"])
 
     def message(self, identity_secret: bytes) -> dict:

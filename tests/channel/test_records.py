@@ -163,3 +163,17 @@ def test_viewer_reloaded_between_storing_the_refund_and_signing_funding_signs_th
             actions = again.tick(again.channel.lock_time)
             assert [a.tx for a in actions if a.kind == "broadcast"] == [signed_t1, again.refund_tx]
         assert again.funding_tx == signed_t1 and actions[0].kind == "persist"
+
+
+def test_a_record_of_protocol_version_1_still_loads_so_its_channel_can_be_settled():
+    pair = open_pair("v1-record")
+    for side in (pair.viewer, pair.broadcaster):
+        record = json.loads(json.dumps(side.record()))
+        for name in ("max_unconfirmed_sat", "confirmations"):
+            record["offer"].pop(name)
+        record["offer"]["v"] = 1
+        for name in ("last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by", "resume_at",
+                     "held", "funding_acked"):
+            record.pop(name, None)
+        again = type(side).from_record(record)
+        assert again.state == side.state and again.offer.terms.confirmations == 0
