@@ -76,13 +76,14 @@ async def test_rule_4_the_extra_fee_pays_for_relaying_the_replacement(api, fund)
     await accepted(api, key.spend([prev], [(ELSEWHERE, prev.value - 1000)]))
 
     def paying_extra(shortfall):
-        """A replacement whose extra fee is its own vsize minus `shortfall` (signatures vary in size)."""
-        size = 110
-        while True:
-            tx = key.spend([prev], [(SOMEWHERE_ELSE, prev.value - 1000 - (size - shortfall))])
+        """A replacement whose extra fee is its own vsize minus `shortfall`. A signature is 71 or
+        72 bytes, so the vsize the fee assumed is ground for over lock times (all in the past)."""
+        size = vsize(key.spend([prev], [(SOMEWHERE_ELSE, prev.value)]))
+        for locktime in range(100):
+            tx = key.spend([prev], [(SOMEWHERE_ELSE, prev.value - 1000 - (size - shortfall))], locktime=locktime)
             if vsize(tx) == size:
                 return tx, size
-            size = vsize(tx)
+        raise AssertionError("no lock time gave the signature size the fee assumed")
 
     short, size = paying_extra(1)
     assert await refused(api, short, "insufficient fee") == (
