@@ -27,9 +27,11 @@ PLAIN_FIELDS = ("refund_sig", "funding_tx", "amount", "pay_sig", "opened_at", "t
 FIELD_DEFAULTS = {"amount": 0, "held_s": 0}
 
 
-def channel_id(funding_txid: str, viewer_pubkey: str) -> str:
-    """The key a broadcaster files a channel's record under, as `resume` names it."""
-    return f"{funding_txid}:{viewer_pubkey}"
+def channel_id(funding_txid: str, viewer_pubkey: str, channel_pubkey: str) -> str:
+    """The key a broadcaster files a channel's record under. K2 is part of it: the funding
+    txid and K1 are public, so a stranger's `open` may name them too, and must not take the
+    place of the real channel."""
+    return f"{funding_txid}:{viewer_pubkey}:{channel_pubkey}"
 
 
 @dataclass(frozen=True)
@@ -111,13 +113,17 @@ class Broadcaster(Peer):
 
     @classmethod
     def new(cls, terms: Terms, identity_secret: bytes, channel_secret: bytes,
-            buried: int = states.BURIED_CONFIRMATIONS) -> "Broadcaster":
-        """A channel for a viewer that said `hello`, with a fresh K2 (`channel_secret`)."""
+            buried: int = states.BURIED_CONFIRMATIONS, taken=None) -> "Broadcaster":
+        """A channel for a viewer that said `hello`, with a fresh K2 (`channel_secret`).
+        `taken(funding_txid, viewer_pubkey)` says whether that funding already has a channel
+        here: an `open` naming it is refused (someone else's funding, or a second try)."""
         identity = private_key(identity_secret).sec().hex()
         offer = Offer(terms.check(), private_key(channel_secret).sec().hex(), identity)
         record = {"role": "broadcaster", "state": states.OFFERED, "channel_secret": channel_secret.hex(),
                   "offer": offer.message(identity_secret), "channel": None}
-        return cls.from_record(record, buried)
+        self = cls.from_record(record, buried)
+        self.taken = taken
+        return self
 
     @classmethod
     def from_record(cls, record: dict, buried: int = states.BURIED_CONFIRMATIONS) -> "Broadcaster":
@@ -129,8 +135,9 @@ class Broadcaster(Peer):
         self.channel = record["channel"] and Channel.from_record(self.offer, record["channel"])
         for name in PLAIN_FIELDS:
             setattr(self, name, record.get(name, FIELD_DEFAULTS.get(name)))
-        self.buried = buried
+        self.buried, self.taken = buried, None
         self.streaming = False  # a media call is up (never after a page load)
+        _from_version_1(self, record)
         return self
 
     def record(self) -> dict:
@@ -143,7 +150,8 @@ class Broadcaster(Peer):
 
     @property
     def channel_id(self) -> Optional[str]:
-        return self.channel and channel_id(self.channel.funding.txid, self.channel.viewer_pubkey)
+        ch = self.channel
+        return ch and channel_id(ch.funding.txid, ch.viewer_pubkey, self.offer.channel_pubkey)
 
     @property
     def paid_until(self) -> Optional[int]:
@@ -166,9 +174,17 @@ class Broadcaster(Peer):
         return self.closing_tx and txs.txid(txs.parse_tx(self.closing_tx, BAD_FUNDING))
 
     @property
+    def settled_by(self) -> Optional[str]:
+        """The txid that spends (or will spend) the channel: another's, our T3, or the T3(0) we released."""
+        if self.spent_by or self.closing_tx:
+            return self.spent_by or self.closing_txid
+        return self.release_sig and self.channel and txs.txid(self.channel.payment_tx(0))
+
+    @property
     def earned(self) -> int:
-        """What this channel pays the broadcaster: nothing if its funding vanished."""
-        return 0 if self.end_reason == "funding_gone" else self.amount
+        """What this channel pays the broadcaster: nothing if its funding vanished or another
+        transaction (the viewer's refund, say) spent it."""
+        return 0 if self.end_reason == "funding_gone" or self.spent_by else self.amount
 
     def served_s(self, now: int) -> int:
         """Seconds of media served: from the first payment on, less any time held."""
@@ -179,8 +195,10 @@ class Broadcaster(Peer):
 
     @property
     def watch(self) -> ChainWatch:
-        watching_t1 = self.funding_tx and not self.funding_confirmed and self.state in (
-            states.REFUND_SIGNED, states.OPEN, states.CLOSING) and self.funding_confirmations is not None
+        short = self.state == states.REFUND_SIGNED and self.funding_confirmations is not None \
+            and self.funding_confirmations < self.offer.terms.confirmations  # commit_ack waits for depth
+        watching_t1 = self.funding_tx and self.funding_confirmations is not None and (short or (
+            not self.funding_confirmed and self.state in (states.REFUND_SIGNED, states.OPEN, states.CLOSING)))
         t1 = txs.parse_tx(self.funding_tx, BAD_FUNDING) if watching_t1 else None
         spendable = self.state in (states.OPEN, states.CLOSING, states.SETTLING) and self.channel is not None
         return ChainWatch(
@@ -201,21 +219,21 @@ class Broadcaster(Peer):
         if self.state != states.OPEN:
             return []
         if now >= self.channel.settle_at:
-            return self._close("expiring")
+            return self._close("expiring", now)
         if self.held:
             return []
         if self.t0 is not None and not self.funding_confirmed and self.served_s(now) >= self.offer.terms.unconfirmed_s:
             return self._hold(now)
         if self.amount == self.channel.max_amount and now >= self.paid_until:
-            return self._close("exhausted")
+            return self._close("exhausted", now)
         if now > self.paid_until + self.offer.terms.grace_s:
-            return self._close("unpaid")
+            return self._close("unpaid", now)
         return []
 
     def stop(self, now: int) -> List[Action]:
         """The broadcast stops: settle or release every channel, forget unfunded offers."""
         if self.state in (states.REFUND_SIGNED, states.OPEN):
-            return self._close("stopped")
+            return self._close("stopped", now)
         if self.state == states.OFFERED:
             self.state = states.CLOSED
             return [Persist(self.record()), Send(messages.message("end", reason="stopped")), Closed("stopped")]
@@ -245,8 +263,7 @@ class Broadcaster(Peer):
         now = int(now)
         if txid == self._funding_txid() and self.funding_tx:
             return self._funding_seen(confirmations, now)
-        if self.state == states.SETTLING and txid == (self.spent_by or self.closing_txid) \
-                and confirmations >= self.buried:
+        if self.state == states.SETTLING and txid == self.settled_by and confirmations >= self.buried:
             self.state = states.CLOSED
             return [Persist(self.record())]
         return []
@@ -289,15 +306,15 @@ class Broadcaster(Peer):
         if self.state not in (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING) \
                 or self.channel is None:
             return []
-        if self.state == states.SETTLING and txid == (self.spent_by or self.closing_txid):
+        if self.state == states.SETTLING and txid == self.settled_by:
             return []
-        ours = txid == self.closing_txid
+        ours = txid == self.closing_txid or (not self.closing_tx and txid == self.settled_by)
         after = [StopMedia()] if self.streaming else []
         if self.state in (states.REFUND_SIGNED, states.OPEN):
             after.append(Send(messages.message("end", reason="stopped")))
             self.end_reason = "spent_elsewhere"
         self.state, self.spent_by, self.streaming, self.held_since = states.SETTLING, None if ours else txid, False, None
-        if ours:
+        if ours and self.closing_tx:
             after.append(Send(messages.message("closed", txid=txid)))
         return [Persist(self.record())] + after + [Closed(self.end_reason if ours else "spent_elsewhere", txid)]
 
@@ -339,6 +356,8 @@ class Broadcaster(Peer):
     def _on_open(self, msg, now):
         tx = txs.parse_tx(msg["refund_tx"], BAD_REFUND)
         f = msg["funding"]
+        if self.taken and self.taken(f["txid"], msg["viewer_pubkey"]):
+            raise ProtocolError(BAD_FUNDING, "this funding already has a channel here")
         channel = Channel(self.offer, msg["viewer_pubkey"], txs.Outpoint(f["txid"], f["vout"]), f["value"],
                           msg["change_address"], tx.locktime)
         check_refund(channel, tx, now)
@@ -357,7 +376,7 @@ class Broadcaster(Peer):
     def _on_pay(self, msg, now):
         amount, sig, ch = msg["amount"], msg["sig"], self.channel
         if now >= ch.settle_at:  # too late to serve more: settle on what was paid (tick would too)
-            return self._close("expiring")
+            return self._close("expiring", now)
         if not self.offer.terms.min_payment_sat <= amount <= ch.max_amount:
             raise ProtocolError(BAD_PAYMENT, f"amount must be in [{self.offer.terms.min_payment_sat}, {ch.max_amount}]")
         if amount == self.amount:
@@ -378,7 +397,7 @@ class Broadcaster(Peer):
         return [Persist(self.record()), Send(self._pay_ack())] + ([StartMedia()] if start else [])
 
     def _on_close(self, msg, now):
-        return self._close(None)
+        return self._close(None, now)
 
     def _on_resume(self, msg, now):
         return self.resume(msg, now)
@@ -436,10 +455,14 @@ class Broadcaster(Peer):
     def _pay_ack(self) -> dict:
         return messages.message("pay_ack", amount=self.amount, paid_until=self.paid_until)
 
-    def _close(self, reason: Optional[str]) -> List[Action]:
-        """Settle on the best T3, or release with T3(0) if nothing was paid (§6)."""
+    def _close(self, reason: Optional[str], now: int) -> List[Action]:
+        """Settle on the best T3, or release with T3(0) if nothing was paid (§6). A release of a
+        funded channel is watched like a T3 until the spend is buried, so a viewer that missed
+        the `release` gets it again on resume."""
         ch = self.channel
         after = [StopMedia()] if self.t0 is not None else []
+        if self.held:
+            self.held_s += now - self.held_since
         self.streaming, self.held_since = False, None
         if reason:
             after.append(Send(messages.message("end", reason=reason)))
@@ -449,7 +472,8 @@ class Broadcaster(Peer):
             ch.complete(tx, self.pay_sig, ch.sign(self.key, tx))
             self.state, self.closing_tx = states.CLOSING, txs.tx_hex(tx)
             return [Persist(self.record())] + after + self.reload()
-        self.state, self.release_sig = states.CLOSED, ch.sign(self.key, ch.payment_tx(0))
+        self.release_sig = ch.sign(self.key, ch.payment_tx(0))
+        self.state = states.CLOSED if self.funding_confirmations is None else states.SETTLING
         return [Persist(self.record())] + after + [Send(messages.message("release", sig=self.release_sig)),
                                                    Closed(self.end_reason)]
 
@@ -464,3 +488,14 @@ Broadcaster.HANDLERS = {
     **{(s, "resume"): Broadcaster._on_resume
        for s in (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING, states.CLOSED)},
 }
+
+
+def _from_version_1(b: "Broadcaster", record: dict) -> None:
+    """A record written by protocol version 1 has none of v2's fields: `closed` meant "T3 in the
+    mempool" (now `settling`, until buried), and an open channel's T1 was never watched."""
+    if "held_s" in record:
+        return
+    if b.state == states.CLOSED and b.closing_tx:
+        b.state = states.SETTLING
+    if b.state in (states.OPEN, states.CLOSING) and b.funding_confirmations is None:
+        b.funding_confirmations = 0

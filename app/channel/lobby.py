@@ -10,7 +10,7 @@ from typing import Callable, List, Optional
 
 from . import messages
 from .actions import Action, Bind, Send
-from .broadcaster import Broadcaster, channel_id
+from .broadcaster import Broadcaster
 from .errors import ProtocolError, NOT_OPEN
 from .peer import Receiver
 
@@ -18,11 +18,12 @@ from .peer import Receiver
 class Lobby(Receiver):
     """One per incoming data connection; the page hands it every message of that connection.
 
-    `find(channel_id)`: the broadcaster's object of that channel, or None; `new()`: a
-    Broadcaster for a viewer that said hello, or None when the broadcast takes no viewers.
+    `find(funding_txid, viewer_pubkey)`: the broadcaster's objects of channels with that funding
+    (one, normally); `new()`: a Broadcaster for a viewer that said hello, or None when the
+    broadcast takes no viewers.
     """
 
-    def __init__(self, find: Callable[[str], Optional[Broadcaster]], new: Callable[[], Optional[Broadcaster]]):
+    def __init__(self, find: Callable[[str, str], List[Broadcaster]], new: Callable[[], Optional[Broadcaster]]):
         super().__init__()
         self.find, self.new = find, new
         self.broadcaster: Optional[Broadcaster] = None
@@ -37,7 +38,7 @@ class Lobby(Receiver):
         if kind == "hello":
             return self._hello(self.new())
         if kind == "resume":
-            return self._resume(msg, now, self.find(channel_id(msg["funding_txid"], msg["viewer_pubkey"])))
+            return self._resume(msg, now, self.find(msg["funding_txid"], msg["viewer_pubkey"]))
         raise ProtocolError(NOT_OPEN, f"{kind} before hello or resume")
 
     def _hello(self, broadcaster: Optional[Broadcaster]) -> List[Action]:
@@ -46,9 +47,14 @@ class Lobby(Receiver):
         self.broadcaster = broadcaster
         return [Bind(broadcaster)] + broadcaster.start()
 
-    def _resume(self, msg: dict, now: int, broadcaster: Optional[Broadcaster]) -> List[Action]:
-        if broadcaster is None:
-            raise ProtocolError(NOT_OPEN, "no such channel here")
-        actions = broadcaster.resume(msg, now)  # raises, changing nothing, unless K1 signed it
-        self.broadcaster = broadcaster
-        return [Bind(broadcaster)] + actions
+    def _resume(self, msg: dict, now: int, candidates: List[Broadcaster]) -> List[Action]:
+        refusal = ProtocolError(NOT_OPEN, "no such channel here")
+        for broadcaster in candidates:
+            try:
+                actions = broadcaster.resume(msg, now)  # raises, changing nothing, unless K1 signed it
+            except ProtocolError as e:
+                refusal = e
+                continue
+            self.broadcaster = broadcaster
+            return [Bind(broadcaster)] + actions
+        raise refusal

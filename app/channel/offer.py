@@ -59,9 +59,12 @@ class Terms:
             schema = SCHEMAS["offer"]
             for f in fields(self):
                 schema[f.name](f.name, getattr(self, f.name))
+            canonical_json(asdict(self))  # a lone surrogate has no UTF-8: it could not be signed
             payout = self.payout_script
         except ProtocolError as e:
             raise ProtocolError(BAD_OFFER, e.message)
+        except UnicodeEncodeError:
+            raise ProtocolError(BAD_OFFER, "the terms hold text that is not Unicode (a lone surrogate)")
         if self.min_payment_sat < dust(payout):
             raise ProtocolError(BAD_OFFER, "min_payment_sat is below the payout script's dust threshold")
         prepaid = -(-self.rate_sat_per_min * self.prepay_s // 60)

@@ -65,6 +65,9 @@ class Viewer(Peer):
         self.channel: Optional[Channel] = record["channel"] and Channel.from_record(self.offer, record["channel"])
         self.acked, self.paid_until, self._resend = 0, None, False
         self.buried = buried
+        if "funding_acked" not in record:  # written by protocol version 1: acknowledged once it opened
+            self.funding_acked = self.state not in (states.JOINING, states.FUNDING, states.REFUND_SIGNED) \
+                and self.funding_tx is not None
         return self
 
     def record(self) -> dict:
@@ -128,7 +131,7 @@ class Viewer(Peer):
         if self.state in (states.JOINING, states.FUNDING):
             return [Send(messages.message("hello"))]
         if self.state in states.LIVE:
-            self._resend = True
+            self._resend, self.held = True, False  # a broadcaster still holding says `hold` again
             self.resume_at = max(now, (self.resume_at or 0) + 1)
             ch = self.channel
             sig = resume.signature(self.key, ch.funding.txid, ch.viewer_pubkey, self.offer.channel_pubkey, self.resume_at)
@@ -254,8 +257,10 @@ class Viewer(Peer):
         The only way to `settling` once T1 is signed: a `closed` message is just a claim. T2
         and K1 stay until that spend is buried (`spend_confirmations`).
         """
-        if self.channel is None or self.state in (states.SETTLING, states.CLOSED, states.JOINING, states.FUNDING):
+        if self.channel is None or self.state in (states.CLOSED, states.JOINING, states.FUNDING):
             return []
+        if self.state == states.SETTLING and txid == self.closing_txid:
+            return []  # a settling viewer follows a spend that changed (replaced, reorganised) too
         self.state, self.closing_txid = states.SETTLING, txid
         return [Persist(self.record()), Closed(self.end_reason or "settled", txid)]
 

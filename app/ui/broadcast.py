@@ -92,7 +92,7 @@ class BroadcastPage:
 
     def recover(self):
         """After a reload: rebuild every channel from its record; re-broadcast closings (§7, v2 §C)."""
-        for key in storage.keys(f"bc:{self.identity_pub}:"):
+        for key in storage.keys("bc:"):  # every broadcast's: one tab holds them all (protocol §12)
             record = storage.get(key)
             if not record:
                 continue
@@ -100,7 +100,8 @@ class BroadcastPage:
             if b.state == states.OFFERED or states.may_forget(b.state):
                 storage.delete(key)
                 continue
-            ch = ViewerChannel(self, b, slot=key.split(":", 2)[2])
+            _, identity, slot = key.split(":", 2)
+            ch = ViewerChannel(self, b, slot=slot, identity=identity)
             self.channels[ch.slot] = ch
             if b.closing_txid or b.spent_by:
                 view.closing(ch, b.spent_by or b.closing_txid, self.config.explorer)
@@ -116,6 +117,7 @@ class BroadcastPage:
 
     async def go_live(self, saved_terms=None):
         """Go live with the form's terms, or after a reload with the saved ones (same link, same offer)."""
+        self.ending = False
         button = by_id("bc-start")
         button.setAttribute("aria-busy", "true")
         button.disabled = True
@@ -198,21 +200,29 @@ class BroadcastPage:
         conn.on_data = lambda text: self.route(lobby, conn, text)
         conn.on_close = lambda: self.connection_closed(lobby, conn)
 
-    def find(self, cid):
-        ch = self.channels.get(cid)
-        if ch is not None:
-            return ch.b
-        record = storage.get(f"bc:{self.identity_pub}:{cid}")
-        return record and Broadcaster.from_record(record, self.config.buried_confirmations)
+    def find(self, funding_txid, viewer_pubkey):
+        """This page's channels with that funding: the live objects, else rebuilt from their records."""
+        prefix = f"{funding_txid}:{viewer_pubkey}:"
+        live = [ch.b for slot, ch in self.channels.items() if slot.startswith(prefix)]
+        if live:
+            return live
+        stored = [storage.get(key) for key in storage.keys("bc:") if key.split(":", 2)[2].startswith(prefix)]
+        return [Broadcaster.from_record(r, self.config.buried_confirmations) for r in stored if r]
 
     def new_channel(self):
         if self.ending or self.terms is None or not self.active:
             return None
         return Broadcaster.new(self.terms, self.identity_secret, new_secret(os.urandom),
-                               self.config.buried_confirmations)
+                               self.config.buried_confirmations, taken=lambda *funding: bool(self.find(*funding)))
 
     def route(self, lobby, conn, text):
-        """One message of one connection: through its lobby, to the channel it speaks for."""
+        """One message of one connection: through its lobby, to the channel it speaks for. A
+        connection another one replaced is not heard at all: its channel must not change unseen."""
+        if not self.active:
+            return
+        replaced = self.channel_of(lobby.broadcaster)
+        if lobby.broadcaster is not None and (replaced is None or replaced.conn is not conn):
+            return
         actions = lobby.receive(text, chain.now())
         bound = next((a.broadcaster for a in actions if isinstance(a, Bind)), None)
         ch = self.attach(bound, conn) if bound else self.channel_of(lobby.broadcaster)
@@ -222,7 +232,7 @@ class BroadcastPage:
                     conn.send(action.message)
                 elif isinstance(action, Disconnect):
                     conn.close()
-        elif ch.conn is conn:  # a connection another one replaced says nothing more
+        else:
             ch.run([a for a in actions if not isinstance(a, Bind)])
 
     def channel_of(self, b):
@@ -231,7 +241,7 @@ class BroadcastPage:
     def attach(self, b, conn):
         ch = self.channel_of(b)
         if ch is None:
-            ch = ViewerChannel(self, b, conn, slot=b.channel_id)
+            ch = ViewerChannel(self, b, conn, slot=b.channel_id, identity=self.identity_pub)
             self.channels[ch.slot] = ch
         ch.attach(conn)
         return ch
@@ -255,10 +265,13 @@ class BroadcastPage:
         while self.active:
             now = chain.now()
             for ch in list(self.channels.values()):
-                ch.run(ch.b.tick(now))
-                ch.check_chain(now)
-                if states.may_forget(ch.b.state):
-                    storage.delete(ch.key)
+                try:
+                    ch.run(ch.b.tick(now))
+                    ch.check_chain(now)
+                    if states.may_forget(ch.b.state):
+                        storage.delete(ch.key)
+                except Exception as failure:  # noqa: BLE001  (one channel's trouble stops no other's clock)
+                    view.log(f"viewer {ch.label}: {failure}")
             self.refresh()
             await asyncio.sleep(1)
 

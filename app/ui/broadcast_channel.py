@@ -15,8 +15,9 @@ FUNDING_RETRY_S = 10  # T1 tried again after this (doubling to a minute) while t
 
 
 class ViewerChannel:
-    def __init__(self, page, b, conn=None, slot=None):
+    def __init__(self, page, b, conn=None, slot=None, identity=None):
         self.page, self.b, self.conn, self.call = page, b, conn, None
+        self.identity = identity or page.identity_pub  # of the broadcast it belongs to, whatever runs now
         self.slot = slot or (b.channel_id or f"pending-{os.urandom(6).hex()}")
         self.queue, self.poll = SerialQueue(), OnlyOne()
         self.label = (conn.peer if conn else (b.channel and b.channel.viewer_pubkey) or "?")[-SHORT:]
@@ -24,17 +25,23 @@ class ViewerChannel:
 
     @property
     def key(self):
-        return f"bc:{self.page.identity_pub}:{self.slot}"
+        return f"bc:{self.identity}:{self.slot}"
 
     def persist(self, record):
+        """Write the record; once the channel has its id, file it there (new record first, then the old slot goes)."""
         if self.b.channel_id and self.slot != self.b.channel_id:
-            storage.delete(self.key)
+            old = self.key
             self.page.channels.pop(self.slot, None)
             self.slot = self.b.channel_id
             self.page.channels[self.slot] = self
+            storage.put(self.key, record)
+            storage.delete(old)
+            return
         storage.put(self.key, record)
 
     def run(self, actions):
+        if not self.page.active:  # another tab took the broadcast over: this one acts no more
+            return
         for action in actions:
             match action:
                 case Persist():
@@ -79,14 +86,20 @@ class ViewerChannel:
             pause = min(2 * pause, 60)
 
     async def publish(self, action):
+        """T1 before the channel opened: `publish_funding`. T1 again (evicted, or first before a T3):
+        until it confirms or the channel is over. T3: until the channel is settling."""
         b = self.b
-        if b.channel and action.txid == b.channel.funding.txid and b.state == states.REFUND_SIGNED:
+        funding = b.channel and action.txid == b.channel.funding.txid
+        if funding and b.state == states.REFUND_SIGNED and b.funding_confirmations is None:
             await self.publish_funding(action)
             return
+        if funding:
+            give_up = lambda: b.funding_confirmed or b.state not in states.LIVE  # noqa: E731
+        else:
+            give_up = lambda: b.state != states.CLOSING  # noqa: E731
         txid = await chain.broadcast_until_known(
             self.page.api, action.tx, action.txid, action.not_before,
-            on_wait=lambda why: view.log(f"closing {action.txid[:8]}…: {why}"),
-            give_up=lambda: b.state != states.CLOSING)
+            on_wait=lambda why: view.log(f"viewer {self.label}, {action.txid[:8]}…: {why}"), give_up=give_up)
         if txid:
             self.run(b.tx_accepted(txid, chain.now()))
 

@@ -85,8 +85,8 @@ def test_stopping_the_broadcast_settles_a_paid_channel_and_releases_an_unpaid_on
         if paid:
             assert b.state == "closing" and sent == ["end"] and actions[-1].kind == "broadcast"
             assert [a.message["reason"] for a in actions if a.kind == "send"] == ["stopped"]
-        else:
-            assert b.state == "closed" and sent == ["end", "release"]
+        else:  # released, and watched until the viewer's T3(0) or T2 is buried (v2 §C)
+            assert b.state == "settling" and sent == ["end", "release"]
 
 
 def test_full_channel_runs_on_embits_pure_python_secp256k1_as_in_pyodide():

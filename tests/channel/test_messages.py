@@ -84,3 +84,10 @@ def test_a_viewer_answers_an_offer_holding_a_lone_surrogate_with_an_error():
     (answer,) = viewer.receive(raw, 1_700_000_000)
     assert answer.message["type"] == "error" and answer.message["code"] == "bad_message"
     assert viewer.state == "joining" and viewer.offer is None
+
+
+def test_terms_holding_a_lone_surrogate_cannot_be_offered():
+    from app.channel.errors import ProtocolError as Refused
+    with pytest.raises(Refused) as e:
+        channel_terms(name="live \ud800").check()
+    assert e.value.code == "bad_offer"

@@ -177,3 +177,16 @@ def test_a_record_of_protocol_version_1_still_loads_so_its_channel_can_be_settle
             record.pop(name, None)
         again = type(side).from_record(record)
         assert again.state == side.state and again.offer.terms.confirmations == 0
+    v1 = json.loads(json.dumps(pair.broadcaster.record()))
+    for name in ("last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by"):
+        v1.pop(name)
+    assert Broadcaster.from_record(v1).funding_confirmations == 0  # an open v1 channel's T1 gets watched
+    pair.run("viewer", pair.viewer.close(pair.now))
+    closing = json.loads(json.dumps(pair.broadcaster.record()))
+    closing["state"] = "closed"  # version 1 said closed once T3 was in the mempool
+    for name in ("last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by"):
+        closing.pop(name)
+    assert Broadcaster.from_record(closing).state == "settling"
+    viewer = json.loads(json.dumps(pair.viewer.record()))
+    viewer.pop("funding_acked")
+    assert Viewer.from_record(viewer).funding_acked  # it opened: T1's coins are the channel's

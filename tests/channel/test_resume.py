@@ -6,6 +6,7 @@ import json
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from app.channel import Broadcaster, Lobby, message
+from app.channel import transactions as txs
 from app.channel.signatures import private_key
 
 from .conftest import Proposal, bring_to
@@ -60,7 +61,7 @@ def test_a_resume_is_refused_when_replayed_stale_or_from_another_time():
 
 def test_a_lobby_binds_only_after_hello_or_an_accepted_resume():
     b, p = open_channel()
-    lobby = Lobby({b.channel_id: b}.get, lambda: None)
+    lobby = Lobby(lambda txid, k1: [b], lambda: None)
     for msg in (p.pay(2000), message("close"), message("chat", text="hi"), p.commit(),
                 p.resume(START + 1, key=STRANGER)):
         actions = lobby.receive(json.dumps(msg), START + 1)
@@ -73,13 +74,13 @@ def test_a_lobby_binds_only_after_hello_or_an_accepted_resume():
 def test_a_hello_gets_a_channel_of_its_own_or_an_end_when_the_broadcast_takes_no_viewers():
     b, _ = open_channel()
     fresh = Broadcaster.new(channel_terms(), key_secret("resume", "identity"), key_secret("other", "k2"))
-    lobby = Lobby({}.get, lambda: fresh)
+    lobby = Lobby(lambda txid, k1: [], lambda: fresh)
     actions = lobby.receive(json.dumps(message("hello")), START)
     assert kinds(actions) == ["bind", "persist", "send"] and actions[0].broadcaster is fresh
     assert actions[2].message["type"] == "offer"
     assert lobby.receive(json.dumps(message("chat", text="hi")), START)[0].message[
         "code"] == "not_open"  # said hello, opened nothing yet: no chat either
-    ended = Lobby({}.get, lambda: None).receive(json.dumps(message("hello")), START)
+    ended = Lobby(lambda txid, k1: [], lambda: None).receive(json.dumps(message("hello")), START)
     assert [a.message for a in ended] == [message("end", reason="stopped")]
 
 
@@ -93,7 +94,7 @@ def wire(p, at_values):
         st.builds(lambda a: p.resume(a, key=STRANGER), at_values),
         st.builds(lambda a: message("resume", funding_txid=ch.funding.txid, viewer_pubkey=ch.viewer_pubkey,
                                     at=a, sig="30" * 8), at_values),
-        st.just(p.commit()), st.just(p.open()),
+        st.just(p.commit()), st.just(p.open()), st.just(message("hello")),
         st.text(max_size=30),
     )
 
@@ -106,11 +107,41 @@ def test_no_message_sequence_on_an_unauthenticated_connection_changes_a_channel(
     b.resume(replayed, START + 5)  # the viewer resumed once; a stranger saw nothing of it but may replay it
     b.receive(json.dumps(p.pay(1000)), START + 5)  # and got its media back
     before = b.record()
-    lobby = Lobby({b.channel_id: b}.get, lambda: None)
+    strangers = []
+
+    def hello():  # the stranger may say hello, then `open` naming the victim's funding and K1
+        fresh = Broadcaster.new(channel_terms(), key_secret("property", "identity"), key_secret("x", "k2"),
+                                taken=lambda txid, k1: (txid, k1) == (b.channel.funding.txid, b.channel.viewer_pubkey))
+        strangers.append(fresh)
+        return fresh
+
+    lobby = Lobby(lambda txid, k1: [b], hello)
     sequence = data.draw(st.lists(wire(p, st.integers(START - 400, START + 400)) | st.just(replayed),
                                   min_size=1, max_size=12))
     for i, msg in enumerate(sequence):
         raw = msg if isinstance(msg, str) else json.dumps(msg)
         lobby.receive(raw, START + 6 + i // 10)
-        assert lobby.broadcaster is None
+        assert lobby.broadcaster in (None, *strangers)
     assert b.record() == before and b.streaming
+    assert all(s.channel is None for s in strangers)  # an `open` naming the victim's funding is refused
+
+
+def test_a_strangers_open_naming_someone_elses_funding_is_refused_and_files_nothing_in_its_place():
+    b, p = open_channel("collide")
+    taken = lambda txid, k1: (txid, k1) == (b.channel.funding.txid, b.channel.viewer_pubkey)  # noqa: E731
+    fresh = Broadcaster.new(channel_terms(), key_secret("collide", "identity"), key_secret("collide-2", "k2"),
+                            taken=taken)
+    fresh.start()
+    copy = dict(Proposal(fresh).open(), funding=p.open()["funding"], viewer_pubkey=b.channel.viewer_pubkey)
+    assert errors(fresh.receive(json.dumps(copy), START)) == ["bad_funding"] and fresh.channel is None
+    assert b.channel_id.endswith(b.offer.channel_pubkey)  # K2 in the filing key: ids of two offers never meet
+
+
+def test_close_after_an_accepted_resume_settles_the_best_payment_and_never_releases_a_paid_channel():
+    b, p = open_channel("resumed-close")
+    for obj in (b, Broadcaster.from_record(b.record())):  # the live object, or one rebuilt after a reload
+        obj.resume(p.resume(START + 1 + (obj is not b)), START + 2)
+        actions = obj.receive(json.dumps(message("close")), START + 3)
+        assert obj.state == "closing" and obj.release_sig is None
+        (t3,) = [a for a in actions if a.kind == "broadcast"]
+        assert txs.parse_tx(t3.tx, "").vout[0].value == 1000

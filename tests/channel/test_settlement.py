@@ -103,3 +103,37 @@ def test_sweeping_takes_only_coins_the_channel_does_not_hold_once_funding_is_ack
         raise AssertionError("swept the channel's own coins")
     except ValueError as e:
         assert "the channel holds them" in str(e)
+
+
+def test_a_channel_the_viewers_refund_took_earns_nothing():
+    b, p = closing_broadcaster("refunded")
+    assert b.earned == 3000
+    refund = txs.txid(txs.parse_tx(txs.tx_hex(p.channel.refund_tx()), ""))
+    b.funding_spent(refund, START + 90_000)
+    assert b.earned == 0
+
+
+def test_a_funded_channel_released_unpaid_is_watched_and_resends_its_release_on_resume():
+    b = Broadcaster.new(channel_terms(), key_secret("release", "identity"), key_secret("release", "k2"))
+    b.start()
+    p = Proposal(b)
+    bring_to(b, p, "open")
+    actions = b.receive(json.dumps(message("close")), START + 5)
+    assert b.state == "settling" and [a.message["type"] for a in actions if a.kind == "send"] == ["release"]
+    release_txid = txs.txid(p.channel.payment_tx(0))
+    assert b.settled_by == release_txid and b.watch.outpoint
+    again = b.resume(p.resume(START + 10), START + 10)
+    assert [a.message["type"] for a in again if a.kind == "send"] == ["release"]
+    assert b.funding_spent(release_txid, START + 20) == []
+    assert b.tx_confirmations(release_txid, 6, START + 4000)[0].kind == "persist" and b.state == "closed"
+
+
+def test_a_settling_viewer_follows_a_spend_that_changed():
+    pair = Pair(channel_terms(), "changed-spend", START)
+    open_channel(pair, 100_000, fake_coins)
+    pair.confirm_pending()
+    v = pair.viewer
+    v.funding_spent("ab" * 32, START + 10)
+    v.funding_spent("cd" * 32, START + 20)  # the first was replaced before it confirmed
+    assert v.closing_txid == "cd" * 32
+    assert v.spend_confirmations("cd" * 32, 6, START + 4000)[0].kind == "persist" and v.state == "closed"

@@ -25,7 +25,7 @@ def broadcaster(seed="unconfirmed", **terms):
     return b, Proposal(b)
 
 
-def test_commit_ack_waits_for_the_offers_confirmations():
+def test_commit_ack_waits_for_the_offers_confirmations_and_t1_stays_watched_until_then():
     b, p = broadcaster(confirmations=2)
     bring_to(b, p, "refund_signed")
     b.receive(json.dumps(p.commit()), START)
@@ -33,7 +33,9 @@ def test_commit_ack_waits_for_the_offers_confirmations():
     txid = p.channel.funding.txid
     assert sent(b.tx_accepted(txid, START)) == [] and b.state == "refund_signed"
     assert sent(b.tx_confirmations(txid, 1, START + 600)) == [] and b.state == "refund_signed"
+    assert b.watch.funding_txid == txid
     assert sent(b.tx_confirmations(txid, 2, START + 1200)) == ["commit_ack"] and b.state == "open"
+    assert b.watch.funding_txid is None
 
 
 def test_media_on_an_unconfirmed_funding_stops_at_what_max_unconfirmed_sat_pays_until_it_confirms():
@@ -91,13 +93,19 @@ def test_media_served_on_an_unconfirmed_funding_never_exceeds_what_max_unconfirm
             break
 
 
-def test_the_viewer_shows_a_hold_pays_nothing_then_sends_its_last_payment_again_to_get_media_back():
-    pair = Pair(channel_terms(), "viewer-hold", START)
+def paying(seed):
+    """A channel six seconds into its payments, T1 in the mempool."""
+    pair = Pair(channel_terms(), seed, START)
     open_channel(pair, 100_000, fake_coins)
     pair.confirm_pending()
-    v = pair.viewer
     for _ in range(6):
         pair.step()
+    return pair
+
+
+def test_the_viewer_shows_a_hold_pays_nothing_then_sends_its_last_payment_again_to_get_media_back():
+    pair = paying("viewer-hold")
+    v = pair.viewer
     paid = v.amount
     actions = v.receive(json.dumps(message("hold", reason="unconfirmed")), pair.now)
     assert kinds(actions) == ["persist", "show_hold"] and actions[1].held and v.held
@@ -145,3 +153,18 @@ def test_funding_gone_ends_the_channel_with_its_own_reason_and_the_viewer_keeps_
     pair.run("broadcaster", b.funding_gone(pair.now))
     assert b.state == "closed" and b.end_reason == "funding_gone" and b.earned == 0 and not pair.media
     assert v.state == "closing" and v.end_reason == "funding_gone" and v.refund_tx
+
+
+def test_a_viewer_that_missed_the_unhold_gets_its_media_back_on_resume():
+    pair = paying("missed-unhold")
+    v = pair.viewer
+    v.receive(json.dumps(message("hold", reason="unconfirmed")), pair.now)
+    assert v.held  # the broadcaster's unhold never arrived; then the connection drops
+    resume = [a for a in v.connected(pair.now + 60) if a.kind == "send"][0].message
+    assert resume["type"] == "resume" and not v.held
+    answer = pair.broadcaster.resume(resume, pair.now + 60)  # the broadcaster is no longer holding
+    pair.run("viewer", [])
+    for action in answer:
+        if action.kind == "send":
+            pair.run("viewer", v.receive(json.dumps(action.message), pair.now + 60))
+    assert pair.media and not v.held
