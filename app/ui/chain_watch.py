@@ -53,6 +53,8 @@ async def _funding(api, b, watch, now):
         spender = await api.outspend(txid, vout)
         if spender and spender != watch.funding_txid:
             return b.funding_gone(now)
+        if depth is None and await api.tx_status(txid) is None:
+            return b.funding_gone(now)  # the payment T1 spends was itself replaced: T1 can never be
     return b.funding_missing(now) if depth is None else []
 
 

@@ -37,8 +37,12 @@ def current(share):
 
 
 def save(share, viewer, record):
-    """Write the record, then point the link at it (a crash between leaves the record, unpointed)."""
     storage.put(key(share, viewer), record)
+
+
+def point(share, viewer):
+    """Make `viewer` the channel the link shows: when the user accepts an offer, and never after
+    (a page another tab took over must not move the pointer back)."""
     storage.put(_pointer(share), viewer.key.sec().hex())
 
 

@@ -32,7 +32,7 @@ class WatchPage:
         self.queue, self.video = SerialQueue(), Video()
         self.polls = {name: OnlyOne() for name in ("spend", "mtp", "recover")}
         self.mtp, self.mtp_checked, self.retry_at = None, 0, None
-        self.claiming = self.done = self.auto_claim = self.is_stuck = False
+        self.claiming = self.done = self.auto_claim = self.is_stuck = self.stale = False
         self.form = OfferForm(self)
         self.check_funding = asyncio.Event()
 
@@ -71,7 +71,8 @@ class WatchPage:
         self.load()
 
     def taken_over(self):
-        self.done = True
+        """Another tab took this link over: from now on this one acts on nothing (v2 §D)."""
+        self.done = self.stale = True
         if self.link:
             self.link.destroy()
         view.elsewhere(taken_over=True)
@@ -162,6 +163,8 @@ class WatchPage:
     # ---- the core's actions ------------------------------------------------------------
 
     def run(self, actions):
+        if self.stale:
+            return
         for action in actions:
             match action:
                 case Persist():
@@ -172,7 +175,10 @@ class WatchPage:
                     if self.conn:
                         self.conn.send(action.message)
                 case Broadcast():
-                    self.queue.run(watch_chain.publish(self, action))
+                    if watch_chain.is_channel_tx(self.v, action.txid):
+                        self.queue.run(watch_chain.publish(self, action))
+                    else:  # a sweep: on its own, so that one refused cannot hold up T2 or T3(0)
+                        asyncio.ensure_future(watch_chain.publish(self, action))
                 case ShowOffer():
                     self.form.show()
                 case ShowFunding():
@@ -204,6 +210,10 @@ class WatchPage:
             view.fail(f"The broadcaster sent something this page refused: {text}")
         if code in REFUSALS_THAT_STRAND and self.v.state in (states.FUNDING, states.REFUND_SIGNED):
             self.stuck(None)
+        if code == "not_open" and states.is_live(self.v.state):
+            view.fail("The broadcaster did not take this page back into the channel: " + text + ". If this "
+                      "device's clock is off by more than five minutes, set it right and reload; otherwise your "
+                      "refund comes back after the lock time.")
 
     def stuck(self, why):
         """The channel cannot go on from here: show the way home for coins already sent."""
@@ -237,7 +247,7 @@ class WatchPage:
     # ---- the clock ----------------------------------------------------------------------
 
     async def tick_loop(self):
-        while not self.done or states.watches_chain(self.v.state):
+        while not self.stale and (not self.done or states.watches_chain(self.v.state)):
             try:
                 await self.tick()
             except Exception as failure:  # noqa: BLE001  (keep the clock running; say what broke)
@@ -259,7 +269,8 @@ class WatchPage:
         if v.channel and states.is_live(v.state) and now - self.mtp_checked >= 5:
             self.mtp_checked = now
             self.polls["mtp"].start(lambda: watch_chain.median_time(self))
-        if (self.is_stuck or states.is_over(v.state)) and now % 15 == 0:
+        ended = v.state in (states.CLOSING, states.EXPIRED) or states.is_over(v.state)
+        if (self.is_stuck or ended) and now % 15 == 0:
             self.polls["recover"].start(lambda: watch_chain.recoverable(self))
 
     def refresh(self):

@@ -98,17 +98,27 @@ async def claim_refund(page):
     page.run(page.v.tick(max(chain.now(), mtp)))
 
 
+def is_channel_tx(v, txid):
+    """T1, T2 or T3(0): the channel's own transactions (anything else the viewer publishes is a sweep)."""
+    own = {txs.txid(txs.parse_tx(tx, "")) for tx in (v.funding_tx, v.refund_tx, v.release_tx) if tx}
+    return txid in own
+
+
 async def publish(page, action):
     """Publish until the chain has it. T1, T2 and T3(0) are given up once something else spent the
-    channel; a sweep of the funding address never is (it is the way home)."""
+    channel, or T1 was replaced; a sweep is given up only by a page that another tab took over."""
     v = page.v
-    channel_txids = {v.channel and v.channel.funding.txid} | {
-        txs.txid(txs.parse_tx(tx, "")) for tx in (v.refund_tx, v.release_tx) if tx}
+    channel = is_channel_tx(v, action.txid)
+
+    def give_up():
+        if page.stale:
+            return True
+        over = v.state in (states.SETTLING, states.CLOSED) and action.txid != v.closing_txid
+        return channel and (over or v.end_reason == "funding_gone")
+
     txid = await chain.broadcast_until_known(
         page.api, action.tx, action.txid, action.not_before,
-        on_wait=lambda why: view.status(f"Publishing {action.txid[:10]}…: {why}"),
-        give_up=lambda: (action.txid in channel_txids and v.state in (states.SETTLING, states.CLOSED)
-                         and action.txid != v.closing_txid))
+        on_wait=lambda why: view.status(f"Publishing {action.txid[:10]}…: {why}"), give_up=give_up)
     if txid and v.channel and txid != v.channel.funding.txid:
         view.status("Transaction published: waiting for the chain to show the channel spent…")
         await spend(page)

@@ -9,7 +9,7 @@ from app.channel.addresses import script_address
 from app.channel.script import p2wpkh
 from app.channel.signatures import private_key
 from app.esplora import ChainApiError
-from app.ui import chain, storage, watch_chain, watch_view as view
+from app.ui import chain, storage, viewer_records, watch_chain, watch_view as view
 from app.ui.dom import by_id, on
 
 
@@ -90,6 +90,7 @@ class OfferForm:
             view.fail(str(e))
             return
         by_id("w-offer").hidden = True
+        viewer_records.point(page.share, page.v)
         page.run(actions)
 
     def show_funding(self, address, amount):

@@ -116,6 +116,8 @@ def refund_panel(ready, wait_s):
 def recovery(total, fee, address):
     """Coins at the funding address that the channel does not hold: the way home, fee first."""
     show("w-recover-box", total > 0)
+    if total > 0:
+        show("w-again", False)  # a new channel would leave these coins behind the current record
     set_text("w-recover-text", f"{sats(total)} are at your funding address and not in a channel. "
              f"Send them home to {address}: the network fee is {sats(fee)}, you get {sats(total - fee)}.")
 
@@ -134,6 +136,8 @@ def result(v, explorer):
         item.append(txid_link(explorer, v.closing_txid))
         box.append(item)
     show("w-result")
+    # Watching again replaces this channel on the page: only once it is buried and nothing is left to recover.
+    show("w-again", v.state == states.CLOSED and by_id("w-recover-box").hidden)
     set_text("w-state", v.state)
     show("w-state-line")
 
