@@ -7,7 +7,7 @@ port means "the page's own origin", so the config does not depend on the
 address the server was reached by.
 """
 
-NETWORKS = ("regtest", "signet", "testnet4", "mainnet")
+from app.channel.messages import NETWORKS  # the networks the page's channel core accepts
 
 PEERJS_CLOUD = {"host": "0.peerjs.com", "port": 443, "path": "/", "key": "peerjs", "secure": True}
 
