@@ -46,21 +46,27 @@ def test_released_t3_zero_is_valid_and_mines(chain):
     verify_and_mine(chain, r["release_tx"])
 
 
-def test_refund_is_refused_before_its_lock_time_and_mines_after_it(chain):
+def test_refund_is_refused_until_median_time_past_is_beyond_its_lock_time_then_mines(chain):
+    """Core's IsFinalTx: nLockTime < MTP, strictly. At MTP equal to L the refund is still
+    non-final, which is why the page offers it only once MTP > L."""
     from streamium_server.devnet.chain import BlockRejected
 
     r = run_on_chain(chain, "refund")
-    lock = r["lock_time"]
+    lock, refund = r["lock_time"], bytes.fromhex(r["refund_tx"])
     verify_and_mine(chain, r["funding_tx"])
-    chain.verify_tx_scripts(bytes.fromhex(r["refund_tx"]), spent_outputs(chain, r["refund_tx"]))
+    chain.verify_tx_scripts(refund, spent_outputs(chain, r["refund_tx"]))
     assert chain.median_time_past() < lock
+    with pytest.raises(BlockRejected):
+        chain.mine_block(txs=[refund], time=lock - 1)
+    while chain.median_time_past() < lock:
+        chain.mine_block(time=lock)
+    assert chain.median_time_past() == lock
     tip = chain.tip_hash
     with pytest.raises(BlockRejected):
-        chain.mine_block(txs=[bytes.fromhex(r["refund_tx"])], time=lock - 1)
+        chain.mine_block(txs=[refund], time=lock + 1)
     assert chain.tip_hash == tip
-    for i in range(11):
-        chain.mine_block(time=lock + 1 + i)
-    assert chain.median_time_past() > lock
+    while chain.median_time_past() == lock:
+        chain.mine_block(time=lock + 1)
     verify_and_mine(chain, r["refund_tx"])
 
 
