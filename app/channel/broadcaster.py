@@ -23,8 +23,10 @@ LOCK_TIME_TOLERANCE_S = 600
 MAX_FEE_FACTOR = 10
 # Record fields kept as they are; `state`, the key, the offer and the channel are converted.
 PLAIN_FIELDS = ("refund_sig", "funding_tx", "amount", "pay_sig", "opened_at", "t0", "closing_tx", "release_sig",
-                "end_reason", "last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by")
-FIELD_DEFAULTS = {"amount": 0, "held_s": 0}
+                "end_reason", "last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by",
+                "funding_lost", "funding_conflict")
+FIELD_DEFAULTS = {"amount": 0, "held_s": 0, "funding_lost": False}
+UNSETTLED = (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING)  # T1 can still be replaced
 
 
 def channel_id(funding_txid: str, viewer_pubkey: str, channel_pubkey: str) -> str:
@@ -38,9 +40,10 @@ def channel_id(funding_txid: str, viewer_pubkey: str, channel_pubkey: str) -> st
 class ChainWatch:
     """What the page must ask the chain about this channel, and report back.
 
-    - `funding_txid` (with `funding_inputs`): T1 while it is not yet confirmed: its
-      confirmations (`tx_confirmations`), or who spent its inputs instead (`funding_gone`),
-      or that it is unknown with its inputs unspent (`funding_missing`);
+    - `funding_txid` (with `funding_inputs`): T1 while it is not yet confirmed, or lost with
+      a payment on it: its confirmations (`tx_confirmations`, 0 included), or who spent its
+      inputs instead (`funding_gone` with that txid, then `tx_confirmations` of it), or that
+      it is unknown with its inputs unspent (`funding_missing`);
     - `outpoint`: the channel output once open: who spends it (`funding_spent`,
       `tx_confirmations` of that spend), or that a spend seen before is gone (`spend_vanished`).
     """
@@ -170,21 +173,29 @@ class Broadcaster(Peer):
         return (self.funding_confirmations or 0) >= 1
 
     @property
+    def wants_funding_published(self) -> bool:
+        """T1 is worth publishing (again): unconfirmed, and the channel may still settle on it."""
+        return bool(self.funding_tx) and not self.funding_confirmed and self.state in UNSETTLED
+
+    @property
     def closing_txid(self) -> Optional[str]:
         return self.closing_tx and txs.txid(txs.parse_tx(self.closing_tx, BAD_FUNDING))
 
     @property
     def settled_by(self) -> Optional[str]:
-        """The txid that spends (or will spend) the channel: another's, our T3, or the T3(0) we released."""
+        """The txid that spends (or will spend) the channel: another's, our T3, or the T3(0) we
+        released; for a lost funding, what spent T1's input instead."""
+        if self.funding_lost:
+            return self.funding_conflict
         if self.spent_by or self.closing_tx:
             return self.spent_by or self.closing_txid
         return self.release_sig and self.channel and txs.txid(self.channel.payment_tx(0))
 
     @property
     def earned(self) -> int:
-        """What this channel pays the broadcaster: nothing if its funding vanished or another
+        """What this channel pays the broadcaster: nothing while its funding is lost or if another
         transaction (the viewer's refund, say) spent it."""
-        return 0 if self.end_reason == "funding_gone" or self.spent_by else self.amount
+        return 0 if self.funding_lost or self.spent_by else self.amount
 
     def served_s(self, now: int) -> int:
         """Seconds of media served: from the first payment on, less any time held."""
@@ -198,9 +209,10 @@ class Broadcaster(Peer):
         short = self.state == states.REFUND_SIGNED and self.funding_confirmations is not None \
             and self.funding_confirmations < self.offer.terms.confirmations  # commit_ack waits for depth
         watching_t1 = self.funding_tx and self.funding_confirmations is not None and (short or (
-            not self.funding_confirmed and self.state in (states.REFUND_SIGNED, states.OPEN, states.CLOSING)))
+            not self.funding_confirmed and self.state in UNSETTLED))
         t1 = txs.parse_tx(self.funding_tx, BAD_FUNDING) if watching_t1 else None
-        spendable = self.state in (states.OPEN, states.CLOSING, states.SETTLING) and self.channel is not None
+        spendable = self.state in (states.OPEN, states.CLOSING, states.SETTLING) and self.channel is not None \
+            and not self.funding_lost
         return ChainWatch(
             funding_txid=self.channel.funding.txid if t1 else None,
             funding_inputs=tuple((i.txid.hex(), i.vout) for i in t1.vin) if t1 else (),
@@ -216,6 +228,9 @@ class Broadcaster(Peer):
         """Time passes: end the channel when it is unpaid, used up, near its lock time;
         pause the media when it used up what an unconfirmed T1 may carry (v2 §B)."""
         now = int(now)
+        if self.funding_lost and self.funding_conflict is None and now >= self.channel.lock_time:
+            self.state = states.CLOSED  # no conflict seen, T1 not back by L: the viewer's refund is final
+            return [Persist(self.record())]
         if self.state != states.OPEN:
             return []
         if now >= self.channel.settle_at:
@@ -276,26 +291,43 @@ class Broadcaster(Peer):
                     Closed("funding_rejected")]
         return []
 
-    def funding_gone(self, now: int) -> List[Action]:
-        """Another transaction spent an input of T1 (v2 §B): T1 is replaced or double-spent.
+    def funding_gone(self, now: int, conflict: Optional[str] = None) -> List[Action]:
+        """`conflict` spent an input of unconfirmed T1, or (None) a payment T1 spends is itself
+        gone (v2 §B): T1 is replaced or double-spent, or evicted with its parent.
 
-        The channel output will not exist, so no T3 can pay: stop the media, tell the viewer
-        (`end` `funding_gone`) and end the channel with nothing to broadcast.
+        Stop the media and tell the viewer (`end` `funding_gone`). An unpaid channel ends. A
+        paid one is `settling` with `funding_lost`, its T3 kept (v2 §C): a conflict can be
+        evicted and an evicted parent come back, and T1 with them. It is forgotten once the
+        conflict is buried, or at L when no conflict was seen.
         """
-        if self.state not in (states.REFUND_SIGNED, states.OPEN, states.CLOSING) or self.funding_tx is None \
-                or self.funding_confirmed:
+        if self.funding_lost:
+            if conflict and conflict != self.funding_conflict:
+                self.funding_conflict = conflict
+                return [Persist(self.record())]
             return []
-        tell = self.state != states.CLOSING
+        if self.state not in UNSETTLED or self.funding_tx is None or self.funding_confirmed:
+            return []
+        tell = self.state in (states.REFUND_SIGNED, states.OPEN)
         after = [StopMedia()] if self.streaming or (self.t0 is not None and tell) else []
         if tell:
             after.append(Send(messages.message("end", reason="funding_gone")))
-        self.state, self.end_reason, self.streaming, self.held_since = states.CLOSED, "funding_gone", False, None
+        self.end_reason, self.streaming, self.held_since = "funding_gone", False, None
+        if self.amount:
+            self.state, self.funding_lost, self.funding_conflict = states.SETTLING, True, conflict
+        else:
+            self.state = states.CLOSED
         return [Persist(self.record())] + after + [Closed("funding_gone")]
 
     def funding_missing(self, now: int) -> List[Action]:
-        """T1 is unknown to the chain and its inputs unspent (evicted, or never relayed): publish it again."""
+        """T1 is unknown to the chain and its inputs unspent (evicted, or never relayed; for a lost
+        funding, its conflict gone): publish it again."""
+        if self.funding_lost:
+            changed = self.funding_conflict is not None
+            self.funding_conflict = None
+            again = [Broadcast(self.funding_tx, self.channel.funding.txid)]
+            return ([Persist(self.record())] if changed else []) + again
         if self.funding_tx and self.funding_confirmations is not None and not self.funding_confirmed \
-                and self.state in (states.REFUND_SIGNED, states.OPEN, states.CLOSING):
+                and self.state in UNSETTLED:
             return [Broadcast(self.funding_tx, self.channel.funding.txid)]
         return []
 
@@ -304,7 +336,7 @@ class Broadcaster(Peer):
         T2 after L, a T3 of an older copy of this page): then that is recorded, the media stops
         and ours is no longer re-broadcast (v2 §C)."""
         if self.state not in (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING) \
-                or self.channel is None:
+                or self.channel is None or self.funding_lost:
             return []
         if self.state == states.SETTLING and txid == self.settled_by:
             return []
@@ -321,7 +353,7 @@ class Broadcaster(Peer):
     def spend_vanished(self, now: int) -> List[Action]:
         """The spend seen before no longer spends the channel output (evicted, or a reorg):
         back to closing, re-broadcasting our T3 (T1 first if it is unconfirmed)."""
-        if self.state != states.SETTLING:
+        if self.state != states.SETTLING or self.funding_lost:
             return []
         self.spent_by = None
         if not self.closing_tx:
@@ -418,8 +450,8 @@ class Broadcaster(Peer):
             return stop + [Send(self._pay_ack())] + hold
         if self.state == states.CLOSING:
             return self.reload()
-        if self.end_reason == "funding_gone":
-            raise ProtocolError(CHANNEL_CLOSED, "the funding transaction is gone: the channel never held money")
+        if self.funding_lost or (self.end_reason == "funding_gone" and not self.closing_tx):
+            raise ProtocolError(CHANNEL_CLOSED, "the funding transaction is gone: the channel holds no money")
         if self.closing_tx:
             return [Send(messages.message("closed", txid=self.spent_by or self.closing_txid))]
         if self.release_sig:
@@ -433,6 +465,8 @@ class Broadcaster(Peer):
         """T1 has `confirmations`: open once it has the offer's number; resume media held for it."""
         before = self.funding_confirmations
         self.funding_confirmations = max(confirmations, before or 0)
+        if self.funding_lost:
+            return self._funding_back()
         if self.state == states.REFUND_SIGNED and self.funding_confirmations >= self.offer.terms.confirmations:
             self.state, self.opened_at = states.OPEN, now
             return [Persist(self.record()), Send(messages.message("commit_ack", txid=self.channel.funding.txid))]
@@ -440,6 +474,19 @@ class Broadcaster(Peer):
             self.held_s, self.held_since = self.held_s + now - self.held_since, None
             return [Persist(self.record()), Send(messages.message("unhold"))]
         return [Persist(self.record())] if self.funding_confirmations != before else []
+
+    def _funding_back(self) -> List[Action]:
+        """A lost T1 is on the chain again: settle on the best T3 after all (T1 first)."""
+        self.funding_lost, self.funding_conflict = False, None
+        if not self.closing_tx:
+            self._sign_best()
+        self.state = states.CLOSING
+        return [Persist(self.record())] + self.reload()
+
+    def _sign_best(self) -> None:
+        tx = self.channel.payment_tx(self.amount)
+        self.channel.complete(tx, self.pay_sig, self.channel.sign(self.key, tx))
+        self.closing_tx = txs.tx_hex(tx)
 
     def _hold(self, now: int) -> List[Action]:
         """v2 §B: no media beyond what max_unconfirmed_sat pays until T1 confirms."""
@@ -468,9 +515,8 @@ class Broadcaster(Peer):
             after.append(Send(messages.message("end", reason=reason)))
         self.end_reason = reason or "viewer_closed"
         if self.amount:
-            tx = ch.payment_tx(self.amount)
-            ch.complete(tx, self.pay_sig, ch.sign(self.key, tx))
-            self.state, self.closing_tx = states.CLOSING, txs.tx_hex(tx)
+            self._sign_best()
+            self.state = states.CLOSING
             return [Persist(self.record())] + after + self.reload()
         self.release_sig = ch.sign(self.key, ch.payment_tx(0))
         self.state = states.CLOSED if self.funding_confirmations is None else states.SETTLING

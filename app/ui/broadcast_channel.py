@@ -94,7 +94,7 @@ class ViewerChannel:
             await self.publish_funding(action)
             return
         if funding:
-            give_up = lambda: b.funding_confirmed or b.state not in states.LIVE  # noqa: E731
+            give_up = lambda: not b.wants_funding_published  # noqa: E731
         else:
             give_up = lambda: b.state != states.CLOSING  # noqa: E731
         txid = await chain.broadcast_until_known(

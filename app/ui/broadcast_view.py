@@ -70,7 +70,9 @@ def viewers(channels, now):
     for row, ch in zip(body.rows, rows):
         b = ch.b
         deposit = b.channel.value if b.channel else None
-        state = b.state + (" (held: funding unconfirmed)" if b.held else "")
+        lost = b.funding_lost and b.state == states.SETTLING
+        state = b.state + (" (held: funding unconfirmed)" if b.held else "") + \
+            (" (funding gone: watching in case it comes back)" if lost else "")
         cells = (ch.label, sats(deposit) if deposit else "–", sats(b.amount), duration(b.served_s(now)), state)
         for cell, text in zip(row.cells, cells):
             if cell.textContent != text:

@@ -30,9 +30,8 @@ async def input_values(api, outpoints):
 
 async def broadcaster_round(api, b, now):
     """What `b.watch` asks: T1's depth (or who spent its inputs), then who spends the channel."""
-    watch, actions = b.watch, []
-    if watch.funding_txid:
-        actions += await _funding(api, b, watch, now)
+    actions = await _funding(api, b, b.watch, now) if b.watch.funding_txid else []
+    watch = b.watch  # what the funding's answers left to ask
     if watch.outpoint and b.state != states.CLOSED:
         spender = await api.outspend(*watch.outpoint)
         if spender:
@@ -52,10 +51,14 @@ async def _funding(api, b, watch, now):
     for txid, vout in watch.funding_inputs:  # unconfirmed or unknown: is it being replaced?
         spender = await api.outspend(txid, vout)
         if spender and spender != watch.funding_txid:
-            return b.funding_gone(now)
+            actions = b.funding_gone(now, spender)
+            buried = await confirmations(api, spender)
+            return actions + (b.tx_confirmations(spender, buried, now) if buried is not None else [])
         if depth is None and await api.tx_status(txid) is None:
-            return b.funding_gone(now)  # the payment T1 spends was itself replaced: T1 can never be
-    return b.funding_missing(now) if depth is None else []
+            return b.funding_gone(now)  # the payment T1 spends is gone too (replaced, or evicted)
+    if depth is None:
+        return b.funding_missing(now)
+    return b.tx_confirmations(watch.funding_txid, 0, now)  # in the mempool (again, for a lost one)
 
 
 async def viewer_round(api, v, now):

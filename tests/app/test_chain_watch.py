@@ -10,7 +10,7 @@ from app.channel import states
 from app.esplora import Esplora
 from app.ui import chain_watch
 from streamium_server.devnet import DEVNET, make_devnet_app
-from streamium_server.devnet.wallet import Prevout
+from streamium_server.devnet.wallet import Key, Prevout
 from tests.app.test_esplora_client import aiohttp_transport
 from tests.channel.full_channel import Pair, channel_terms, open_channel
 
@@ -48,7 +48,7 @@ async def opened(api, devnet, seed, mined):
     return pair
 
 
-async def test_a_funding_payment_replaced_under_t1_ends_the_channel_as_funding_gone(chain):
+async def test_a_funding_payment_replaced_under_t1_ends_the_media_and_keeps_t3_until_the_lock_time(chain):
     api, devnet = chain
     pair = await opened(api, devnet, "replaced-parent", mined=False)
     b, v = pair.broadcaster, pair.viewer
@@ -61,8 +61,32 @@ async def test_a_funding_payment_replaced_under_t1_ends_the_channel_as_funding_g
     assert v.channel.funding.txid not in devnet.mempool.entries, "T1 went with the payment it spent"
 
     pair.run("broadcaster", await chain_watch.broadcaster_round(api, b, pair.now + 10))
-    assert b.state == states.CLOSED and b.end_reason == "funding_gone" and b.earned == 0
-    assert v.end_reason == "funding_gone"
+    assert b.end_reason == v.end_reason == "funding_gone" and b.earned == 0
+    assert b.state == states.SETTLING and b.funding_lost, "paid: its T3 is kept while the payment may come back"
+    devnet.mine(1)
+    pair.run("broadcaster", await chain_watch.broadcaster_round(api, b, pair.now + 20))
+    assert b.state == states.SETTLING
+    pair.run("broadcaster", b.tick(v.channel.lock_time))
+    assert b.state == states.CLOSED, "no conflict of T1 itself was seen: kept until L"
+
+
+async def test_t1_double_spent_by_the_viewer_is_funding_gone_and_forgotten_once_the_spend_is_buried(chain):
+    api, devnet = chain
+    pair = await opened(api, devnet, "double-spent", mined=True)
+    b, v = pair.broadcaster, pair.viewer
+    assert b.amount > 0
+    coin = v.utxos[0]
+    k1 = Key(v.key.secret)
+    conflict = k1.spend([Prevout(coin.txid, coin.vout, coin.value)], [(k1.script_pubkey, coin.value - 5_000)])
+    devnet.submit(conflict.serialize())  # full RBF: a higher fee replaces T1, and every T3 with it
+    pair.run("broadcaster", await chain_watch.broadcaster_round(api, b, pair.now + 10))
+    assert b.state == states.SETTLING and b.funding_conflict == conflict.txid().hex() and not pair.media
+    devnet.mine(b.buried - 1)
+    pair.run("broadcaster", await chain_watch.broadcaster_round(api, b, pair.now + 20))
+    assert b.state == states.SETTLING
+    devnet.mine(1)
+    pair.run("broadcaster", await chain_watch.broadcaster_round(api, b, pair.now + 30))
+    assert b.state == states.CLOSED and b.earned == 0
 
 
 async def test_a_buried_t3_closes_both_sides_from_the_chains_answers(chain):

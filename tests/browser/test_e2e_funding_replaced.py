@@ -1,6 +1,7 @@
 """End to end, protocol v2 §B: a viewer who replaces its unconfirmed funding after watching
 (full RBF, as Bitcoin Core 28 relays by default) stops the video at once and gets nothing
-more; the broadcaster ends the channel `funding_gone` and counts no earnings from it."""
+more; the broadcaster ends the channel `funding_gone`, counts no earnings from it, and keeps
+its T3 until the replacement is buried."""
 
 import pytest
 
@@ -43,7 +44,8 @@ def test_a_funding_replaced_after_watching_stops_the_video_and_earns_nothing(bro
         assert api(unmined_server, f"/tx/{funding}/status") == {"confirmed": False}
         assert api(unmined_server, "/mempool/txids")[-1] == replacement
 
-        wait_until(lambda: broadcaster.text_content("[data-testid=viewer-row] td:last-child") == "closed",
+        row = "[data-testid=viewer-row] td:last-child"
+        wait_until(lambda: "funding gone" in broadcaster.text_content(row),
                    timeout=20, what="the broadcaster seeing the funding gone")
         stopped = playing_time(viewer)
         wait_until(lambda: viewer_record(viewer)["end_reason"] == "funding_gone", timeout=10,
@@ -51,6 +53,11 @@ def test_a_funding_replaced_after_watching_stops_the_video_and_earns_nothing(bro
         assert playing_time(viewer) <= stopped + 1
         assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
         assert funding not in api(unmined_server, "/mempool/txids")
+        assert broadcaster.text_content(row).startswith("settling"), "its T3 is kept while the conflict may vanish"
+        api(unmined_server, "/devnet/mine", {"blocks": 1})  # the replacement buried (--buried 1)
+        wait_until(lambda: broadcaster.text_content(row) == "closed", timeout=20,
+                   what="the broadcaster forgetting the channel once the replacement is buried")
+        assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
     finally:
         apps.close()
     assert log.foreign() == []

@@ -99,7 +99,7 @@ def test_full_channel_runs_on_embits_pure_python_secp256k1_as_in_pyodide():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=__file__.rsplit("/tests/", 1)[0])
 
 
-def test_broadcaster_told_the_funding_is_gone_stops_media_and_ends_without_broadcasting():
+def test_broadcaster_told_the_funding_is_gone_stops_media_and_broadcasts_nothing():
     b = Broadcaster.new(channel_terms(), key_secret("gone", "identity"), key_secret("gone", "k2"))
     b.start()
     p = Proposal(b)
@@ -108,5 +108,5 @@ def test_broadcaster_told_the_funding_is_gone_stops_media_and_ends_without_broad
     actions = b.funding_gone(START + 1)
     assert [a.kind for a in actions] == ["persist", "stop_media", "send", "closed"]
     assert actions[2].message == {"v": 2, "type": "end", "reason": "funding_gone"}
-    assert b.state == "closed" and actions[-1].reason == "funding_gone" and b.closing_tx is None
-    assert b.tick(START + 10_000) == [] and b.reload() == [] and b.funding_gone(START + 2) == []
+    assert actions[-1].reason == "funding_gone" and b.closing_tx is None and b.earned == 0
+    assert b.tick(START + 10) == [] and b.reload() == [] and b.funding_gone(START + 2) == []

@@ -5,7 +5,9 @@ import json
 
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from app.channel import Broadcaster, message
+import pytest
+
+from app.channel import Broadcaster, ProtocolError, message, states
 
 from .conftest import Proposal, bring_to
 from .full_channel import START, Pair, channel_terms, fake_coins, key_secret, open_channel
@@ -151,8 +153,59 @@ def test_funding_gone_ends_the_channel_with_its_own_reason_and_the_viewer_keeps_
         pair.run("broadcaster", b.tick(pair.now))
     assert pair.media
     pair.run("broadcaster", b.funding_gone(pair.now))
-    assert b.state == "closed" and b.end_reason == "funding_gone" and b.earned == 0 and not pair.media
+    assert b.end_reason == "funding_gone" and b.earned == 0 and not pair.media
     assert v.state == "closing" and v.end_reason == "funding_gone" and v.refund_tx
+
+
+def lost(seed, conflict=None):
+    """A channel paid 1000 sat whose unconfirmed T1 the chain no longer has."""
+    b, p = broadcaster(seed)
+    bring_to(b, p, "open", confirmations=0)
+    b.receive(json.dumps(p.pay(1000)), START)
+    b.funding_gone(START + 1, conflict)
+    return b, p
+
+
+def test_a_paid_channel_whose_funding_is_lost_keeps_its_t3_until_the_conflict_is_buried():
+    b, p = lost("lost-conflict", "cd" * 32)
+    assert b.state == "settling" and b.funding_lost and not states.may_forget(b.state)
+    assert b.watch.funding_txid == p.channel.funding.txid and b.watch.outpoint is None
+    assert b.funding_spent("ef" * 32, START + 2) == [] and b.spend_vanished(START + 2) == []
+    assert b.tx_confirmations("cd" * 32, 5, START + 3) == [] and b.state == "settling"
+    assert kinds(b.tick(b.channel.lock_time + 1)) == [] and b.state == "settling", "a conflict is seen: wait for it"
+    b.tx_confirmations("cd" * 32, 6, START + 4)
+    assert b.state == "closed" and b.earned == 0
+
+
+def test_a_lost_funding_back_on_the_chain_settles_on_the_best_payment_t1_first():
+    b, p = lost("lost-back", "cd" * 32)
+    actions = b.tx_confirmations(p.channel.funding.txid, 0, START + 5)  # the conflict evicted, T1 relayed again
+    assert b.state == "closing" and not b.funding_lost and b.earned == 1000
+    assert [(a.kind, a.txid) for a in actions if a.kind == "broadcast"] == [
+        ("broadcast", p.channel.funding.txid), ("broadcast", b.closing_txid)]
+
+
+def test_a_lost_funding_whose_conflict_vanished_is_published_again_and_forgotten_at_the_lock_time():
+    b, p = lost("lost-republish", "cd" * 32)
+    actions = b.funding_missing(START + 5)
+    assert kinds(actions) == ["persist", "broadcast"] and b.funding_conflict is None
+    assert b.tick(b.channel.lock_time - 1) == [] and b.state == "settling"
+    assert kinds(b.tick(b.channel.lock_time)) == ["persist"] and b.state == "closed"
+
+
+def test_a_lost_funding_is_not_resumed():
+    b, p = lost("lost-resume")
+    with pytest.raises(ProtocolError, match="funding transaction is gone"):
+        b.resume(p.resume(START + 10), START + 10)
+
+
+def test_a_release_on_an_unconfirmed_funding_that_is_then_replaced_ends():
+    b, p = broadcaster("release-replaced")
+    bring_to(b, p, "open", confirmations=0)
+    b.receive(json.dumps(message("close")), START)
+    assert b.state == "settling" and b.watch.funding_txid == p.channel.funding.txid
+    b.funding_gone(START + 5, "cd" * 32)
+    assert b.state == "closed", "nothing was paid: the viewer's refund covers it"
 
 
 def test_a_viewer_that_missed_the_unhold_gets_its_media_back_on_resume():
