@@ -61,6 +61,7 @@ class BroadcastPage:
         show("bc-elsewhere", False)
         show("bc-form")
         self.active = True
+        self.recover()
         saved = storage.get(SESSION_KEY)
         if saved:
             self.restore(saved)
@@ -77,7 +78,6 @@ class BroadcastPage:
         terms = saved["terms"]
         broadcast_form.fill(terms)
         self.load_identity(bytes.fromhex(saved["identity_secret"]))
-        self.recover()
         if saved.get("live"):
             by_id("bc-source").value = saved.get("source", "camera")
             asyncio.ensure_future(self.go_live(Terms(**terms)))
@@ -91,7 +91,8 @@ class BroadcastPage:
         self.identity_pub = private_key(secret).sec().hex()
 
     def recover(self):
-        """After a reload: rebuild every channel from its record; re-broadcast closings (§7, v2 §C)."""
+        """Once this tab holds the lock: rebuild every channel from its record, so that a resume
+        finds it live and under its own broadcast's key; re-broadcast closings (§7, v2 §C)."""
         for key in storage.keys("bc:"):  # every broadcast's: one tab holds them all (protocol §12)
             record = storage.get(key)
             if not record:
@@ -103,6 +104,8 @@ class BroadcastPage:
             _, identity, slot = key.split(":", 2)
             ch = ViewerChannel(self, b, slot=slot, identity=identity)
             self.channels[ch.slot] = ch
+            if b.channel_id and slot != b.channel_id:
+                ch.persist(record)  # filed before channel ids held K2: moved under its id
             if b.closing_txid or b.spent_by:
                 view.closing(ch, b.spent_by or b.closing_txid, self.config.explorer)
             ch.run(b.reload())
@@ -201,13 +204,9 @@ class BroadcastPage:
         conn.on_close = lambda: self.connection_closed(lobby, conn)
 
     def find(self, funding_txid, viewer_pubkey):
-        """This page's channels with that funding: the live objects, else rebuilt from their records."""
+        """This page's channels with that funding (`recover` made every stored one live)."""
         prefix = f"{funding_txid}:{viewer_pubkey}:"
-        live = [ch.b for slot, ch in self.channels.items() if slot.startswith(prefix)]
-        if live:
-            return live
-        stored = [storage.get(key) for key in storage.keys("bc:") if key.split(":", 2)[2].startswith(prefix)]
-        return [Broadcaster.from_record(r, self.config.buried_confirmations) for r in stored if r]
+        return [ch.b for slot, ch in self.channels.items() if slot.startswith(prefix)]
 
     def new_channel(self):
         if self.ending or self.terms is None or not self.active:
