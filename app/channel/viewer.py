@@ -65,10 +65,17 @@ class Viewer(Peer):
         self.channel: Optional[Channel] = record["channel"] and Channel.from_record(self.offer, record["channel"])
         self.acked, self.paid_until, self._resend = 0, None, False
         self.buried = buried
-        if "funding_acked" not in record:  # written by protocol version 1: acknowledged once it opened
-            self.funding_acked = self.state not in (states.JOINING, states.FUNDING, states.REFUND_SIGNED) \
-                and self.funding_tx is not None
+        if "funding_acked" not in record:
+            self._from_version_1()
         return self
+
+    def _from_version_1(self) -> None:
+        """A record written by protocol version 1: its funding was acknowledged once the channel
+        opened, and `closed` meant "a spend is in the mempool" (now `settling`, until buried)."""
+        self.funding_acked = self.state not in (states.JOINING, states.FUNDING, states.REFUND_SIGNED) \
+            and self.funding_tx is not None
+        if self.state == states.CLOSED and self.closing_txid:
+            self.state = states.SETTLING
 
     def record(self) -> dict:
         """Everything needed to rebuild this object (contains the secret K1)."""

@@ -101,6 +101,8 @@ class WatchPage:
 
     def again(self):
         """Watch again with a new channel. The old record stays: its K1 may still have coins to sweep."""
+        if self.stale:
+            return
         viewer_records.forget_current(self.share)
         window.location.reload()
 

@@ -127,7 +127,9 @@ async def publish(page, action):
 async def recoverable(page):
     """Coins at the funding address the channel does not hold: shown with the fee of sending them home."""
     v = page.v
-    if not v.change_address:
+    closed = states.may_forget(v.state)
+    if not v.change_address:  # nothing was ever asked for
+        view.recovery(0, 0, None, closed)
         return []
     try:
         coins = v.sweepable(await page.api.address_utxos(v.funding_address))
@@ -138,7 +140,7 @@ async def recoverable(page):
         fee = v.sweep_fee(coins, v.change_address) if coins else 0
     except ValueError:
         coins, total, fee = [], 0, 0  # dust: worth less than its fee
-    view.recovery(total, fee, v.change_address)
+    view.recovery(total, fee, v.change_address, closed)
     return coins
 
 

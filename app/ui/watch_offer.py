@@ -79,8 +79,10 @@ class OfferForm:
 
     def accept(self, event):
         event.preventDefault()
-        view.fail("")
         page = self.page
+        if page.stale:  # another tab has this link: it alone moves the record pointer
+            return
+        view.fail("")
         try:
             change = self.own_address() if page.config.devnet else by_id("w-refund").value.strip()
             if not change:

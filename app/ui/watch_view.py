@@ -113,13 +113,15 @@ def refund_panel(ready, wait_s):
                  f"after the lock time, in about {duration(wait_s)}. Your refund is already signed and stored.")
 
 
-def recovery(total, fee, address):
-    """Coins at the funding address that the channel does not hold: the way home, fee first."""
+def recovery(total, fee, address, closed):
+    """What the chain shows at the funding address beside the channel: the way home for it, fee
+    first. Watching again (a new channel on this page) is offered only once the channel is
+    closed (buried) and the chain has answered that nothing is left behind."""
     show("w-recover-box", total > 0)
+    show("w-again", closed and total == 0)
     if total > 0:
-        show("w-again", False)  # a new channel would leave these coins behind the current record
-    set_text("w-recover-text", f"{sats(total)} are at your funding address and not in a channel. "
-             f"Send them home to {address}: the network fee is {sats(fee)}, you get {sats(total - fee)}.")
+        set_text("w-recover-text", f"{sats(total)} are at your funding address and not in a channel. "
+                 f"Send them home to {address}: the network fee is {sats(fee)}, you get {sats(total - fee)}.")
 
 
 def result(v, explorer):
@@ -136,8 +138,7 @@ def result(v, explorer):
         item.append(txid_link(explorer, v.closing_txid))
         box.append(item)
     show("w-result")
-    # Watching again replaces this channel on the page: only once it is buried and nothing is left to recover.
-    show("w-again", v.state == states.CLOSED and by_id("w-recover-box").hidden)
+    show("w-again", False)  # until the chain says nothing is left at the funding address (`recovery`)
     set_text("w-state", v.state)
     show("w-state-line")
 
@@ -167,5 +168,8 @@ def chat_line(sender, text):
 
 
 def elsewhere(taken_over=False):
-    """Another tab of this browser has this share link open (or just took it over)."""
+    """Another tab of this browser has this share link open (or just took it over): nothing
+    here may be pressed, so this tab can neither pay, recover nor start another channel."""
     tabs.show_elsewhere("w", "channel", taken_over)
+    for element in ("w-offer", "w-funding", "w-player", "w-refund-box", "w-recover-box", "w-result"):
+        show(element, False)

@@ -190,3 +190,10 @@ def test_a_record_of_protocol_version_1_still_loads_so_its_channel_can_be_settle
     viewer = json.loads(json.dumps(pair.viewer.record()))
     viewer.pop("funding_acked")
     assert Viewer.from_record(viewer).funding_acked  # it opened: T1's coins are the channel's
+    pair.run("broadcaster", pair.broadcaster.tx_accepted(pair.broadcaster.closing_txid, pair.now))
+    viewer = json.loads(json.dumps(pair.viewer.record()))
+    assert viewer["closing_txid"] == pair.broadcaster.closing_txid
+    viewer["state"] = "closed"  # version 1's viewer, too, said closed on a spend in the mempool
+    viewer.pop("funding_acked")
+    again = Viewer.from_record(viewer)
+    assert again.state == "settling" and again.refund_tx, "its refund stays until the spend is buried"
