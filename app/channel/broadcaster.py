@@ -26,6 +26,7 @@ PLAIN_FIELDS = ("refund_sig", "funding_tx", "amount", "pay_sig", "opened_at", "t
                 "end_reason", "last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by",
                 "funding_lost", "funding_conflict")
 FIELD_DEFAULTS = {"amount": 0, "held_s": 0, "funding_lost": False}
+LOST_AFTER_L_S = 2 * 3600  # a lost T1 with no conflict seen: watched this long past L (MTP lags ~1 h)
 UNSETTLED = (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING)  # T1 can still be replaced
 
 
@@ -228,8 +229,8 @@ class Broadcaster(Peer):
         """Time passes: end the channel when it is unpaid, used up, near its lock time;
         pause the media when it used up what an unconfirmed T1 may carry (v2 §B)."""
         now = int(now)
-        if self.funding_lost and self.funding_conflict is None and now >= self.channel.lock_time:
-            self.state = states.CLOSED  # no conflict seen, T1 not back by L: the viewer's refund is final
+        if self.funding_lost and self.funding_conflict is None and now >= self.channel.lock_time + LOST_AFTER_L_S:
+            self.state = states.CLOSED  # T1 not back well after L: the viewer's refund is final, a T3 too late
             return [Persist(self.record())]
         if self.state != states.OPEN:
             return []
@@ -276,6 +277,8 @@ class Broadcaster(Peer):
     def tx_confirmations(self, txid: str, confirmations: int, now: int) -> List[Action]:
         """`txid` (T1, or what spends the channel) has `confirmations` (0: in the mempool)."""
         now = int(now)
+        if self.state == states.CLOSED:
+            return []  # forgotten (or about to be): nothing the chain says can bring it back
         if txid == self._funding_txid() and self.funding_tx:
             return self._funding_seen(confirmations, now)
         if self.state == states.SETTLING and txid == self.settled_by and confirmations >= self.buried:
@@ -298,10 +301,10 @@ class Broadcaster(Peer):
         Stop the media and tell the viewer (`end` `funding_gone`). An unpaid channel ends. A
         paid one is `settling` with `funding_lost`, its T3 kept (v2 §C): a conflict can be
         evicted and an evicted parent come back, and T1 with them. It is forgotten once the
-        conflict is buried, or at L when no conflict was seen.
+        conflict is buried, or two hours after L when no conflict was seen.
         """
         if self.funding_lost:
-            if conflict and conflict != self.funding_conflict:
+            if conflict != self.funding_conflict:  # each round says what spends T1's inputs now
                 self.funding_conflict = conflict
                 return [Persist(self.record())]
             return []
@@ -355,9 +358,11 @@ class Broadcaster(Peer):
         back to closing, re-broadcasting our T3 (T1 first if it is unconfirmed)."""
         if self.state != states.SETTLING or self.funding_lost:
             return []
-        self.spent_by = None
+        changed, self.spent_by = self.spent_by is not None, None
+        if not self.closing_tx and not self.amount:
+            return [Persist(self.record())] if changed else []  # a release: the viewer's to publish
         if not self.closing_tx:
-            return []
+            self._sign_best()  # another's spend took an open channel, then vanished: settle after all
         self.state = states.CLOSING
         return [Persist(self.record())] + self.reload()
 

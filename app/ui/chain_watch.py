@@ -48,14 +48,16 @@ async def _funding(api, b, watch, now):
     depth = await confirmations(api, watch.funding_txid)
     if depth:
         return b.tx_confirmations(watch.funding_txid, depth, now)
+    parent_gone = False
     for txid, vout in watch.funding_inputs:  # unconfirmed or unknown: is it being replaced?
         spender = await api.outspend(txid, vout)
-        if spender and spender != watch.funding_txid:
+        if spender and spender != watch.funding_txid:  # a conflict: it decides, wherever it is
             actions = b.funding_gone(now, spender)
             buried = await confirmations(api, spender)
             return actions + (b.tx_confirmations(spender, buried, now) if buried is not None else [])
-        if depth is None and await api.tx_status(txid) is None:
-            return b.funding_gone(now)  # the payment T1 spends is gone too (replaced, or evicted)
+        parent_gone = parent_gone or (depth is None and await api.tx_status(txid) is None)
+    if parent_gone:
+        return b.funding_gone(now)  # a payment T1 spends is gone too (replaced, or evicted)
     if depth is None:
         return b.funding_missing(now)
     return b.tx_confirmations(watch.funding_txid, 0, now)  # in the mempool (again, for a lost one)

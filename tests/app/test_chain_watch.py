@@ -7,6 +7,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.channel import states
+from app.channel.broadcaster import LOST_AFTER_L_S
 from app.esplora import Esplora
 from app.ui import chain_watch
 from streamium_server.devnet import DEVNET, make_devnet_app
@@ -48,7 +49,7 @@ async def opened(api, devnet, seed, mined):
     return pair
 
 
-async def test_a_funding_payment_replaced_under_t1_ends_the_media_and_keeps_t3_until_the_lock_time(chain):
+async def test_a_funding_payment_replaced_under_t1_ends_the_media_and_keeps_t3_until_after_the_lock_time(chain):
     api, devnet = chain
     pair = await opened(api, devnet, "replaced-parent", mined=False)
     b, v = pair.broadcaster, pair.viewer
@@ -66,8 +67,8 @@ async def test_a_funding_payment_replaced_under_t1_ends_the_media_and_keeps_t3_u
     devnet.mine(1)
     pair.run("broadcaster", await chain_watch.broadcaster_round(api, b, pair.now + 20))
     assert b.state == states.SETTLING
-    pair.run("broadcaster", b.tick(v.channel.lock_time))
-    assert b.state == states.CLOSED, "no conflict of T1 itself was seen: kept until L"
+    pair.run("broadcaster", b.tick(v.channel.lock_time + LOST_AFTER_L_S))
+    assert b.state == states.CLOSED, "no conflict of T1 itself was seen: kept until well after L"
 
 
 async def test_t1_double_spent_by_the_viewer_is_funding_gone_and_forgotten_once_the_spend_is_buried(chain):

@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 import pytest
 
 from app.channel import Broadcaster, ProtocolError, message, states
+from app.channel.broadcaster import LOST_AFTER_L_S
 
 from .conftest import Proposal, bring_to
 from .full_channel import START, Pair, channel_terms, fake_coins, key_secret, open_channel
@@ -185,12 +186,31 @@ def test_a_lost_funding_back_on_the_chain_settles_on_the_best_payment_t1_first()
         ("broadcast", p.channel.funding.txid), ("broadcast", b.closing_txid)]
 
 
-def test_a_lost_funding_whose_conflict_vanished_is_published_again_and_forgotten_at_the_lock_time():
+def test_a_lost_funding_whose_conflict_vanished_is_published_again_and_forgotten_two_hours_after_l():
     b, p = lost("lost-republish", "cd" * 32)
     actions = b.funding_missing(START + 5)
     assert kinds(actions) == ["persist", "broadcast"] and b.funding_conflict is None
-    assert b.tick(b.channel.lock_time - 1) == [] and b.state == "settling"
-    assert kinds(b.tick(b.channel.lock_time)) == ["persist"] and b.state == "closed"
+    late = b.channel.lock_time + LOST_AFTER_L_S
+    assert b.tick(late - 1) == [] and b.state == "settling", "MTP lags the clock: T1 could still land before T2"
+    assert kinds(b.tick(late)) == ["persist"] and b.state == "closed"
+    assert b.tx_confirmations(p.channel.funding.txid, 1, late + 1) == [] and b.state == "closed"
+
+
+def test_a_lost_fundings_conflict_is_whatever_the_latest_round_saw():
+    b, p = lost("lost-stale-conflict", "cd" * 32)
+    assert kinds(b.funding_gone(START + 5)) == ["persist"] and b.funding_conflict is None  # evicted with the parent
+    assert kinds(b.tick(b.channel.lock_time + LOST_AFTER_L_S)) == ["persist"] and b.state == "closed"
+
+
+def test_an_open_channel_whose_foreign_spend_vanished_settles_on_its_best_payment():
+    b, p = broadcaster("vanished-foreign")
+    bring_to(b, p, "open", confirmations=1)
+    b.receive(json.dumps(p.pay(1000)), START)
+    b.funding_spent("ef" * 32, START + 1)
+    assert b.state == "settling" and b.spent_by == "ef" * 32
+    actions = b.spend_vanished(START + 2)
+    assert b.state == "closing" and b.earned == 1000
+    assert [a.txid for a in actions if a.kind == "broadcast"] == [b.closing_txid]
 
 
 def test_a_lost_funding_is_not_resumed():
