@@ -8,6 +8,7 @@ import urllib.request
 from embit import script
 from embit.ec import PrivateKey
 from embit.networks import NETWORKS
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import RequestLog
 
@@ -113,6 +114,20 @@ def go_live(page, name, payout, rate=600, terms=FAST_TERMS, source="camera"):
     for field, value in terms.items():
         page.fill(f"#{field}", str(value))
     page.click("[data-testid=bc-start]")
+
+
+def go_live_once_the_name_is_free(page, timeout=40):
+    """Press Go live again until the server, having seen the name's old socket close, lets it
+    through; a press can meet the button hidden while the page tries, so each has a short wait."""
+    def live():
+        if page.is_visible("[data-testid=share-link]"):
+            return True
+        try:
+            page.click("[data-testid=bc-start]", timeout=1_000)
+        except PlaywrightTimeoutError:  # hidden or disabled while the last press is being tried
+            pass
+        return False
+    wait_until(live, timeout=timeout, interval=2, what="the name to be free again")
 
 
 def share_link(page):

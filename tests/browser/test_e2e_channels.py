@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from tests.browser.e2e_support import (FAST_TERMS, api, channel_of, confirmed_tx, go_live, open_and_fund, outputs_by_address,
+from tests.browser.e2e_support import (FAST_TERMS, api, channel_of, confirmed_tx, go_live,
+                                       go_live_once_the_name_is_free, open_and_fund, outputs_by_address,
                                        regtest_address, share_link, state, viewer_record, wait_until,
                                        wait_watching)
 
@@ -144,14 +145,7 @@ def test_impostor_under_the_same_name_is_refused(apps, live_server):
     assert "taken" in impostor.text_content("#bc-error")
 
     real.context.close()
-    def retried():
-        impostor.click("[data-testid=bc-start]")
-        try:
-            impostor.wait_for_selector("[data-testid=share-link]:visible", timeout=5_000)
-            return True
-        except Exception:  # noqa: BLE001  (the name is freed once the server sees the socket close)
-            return False
-    wait_until(retried, timeout=30, interval=1, what="the impostor going live")
+    go_live_once_the_name_is_free(impostor, timeout=30)
     assert impostor.get_attribute("[data-testid=share-link]", "href") != link
 
     viewer = apps.open()

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.e2e_support import (FAST_TERMS, api, as_stranger, go_live, open_and_fund, playing_time,
-                                       regtest_address, share_link, state, viewer_record, wait_until,
-                                       wait_watching, watching)
+from tests.browser.e2e_support import (FAST_TERMS, api, as_stranger, go_live, go_live_once_the_name_is_free,
+                                       open_and_fund, playing_time, regtest_address, share_link, state,
+                                       viewer_record, wait_until, wait_watching, watching)
 
 pytestmark = pytest.mark.browser
 
@@ -97,14 +97,7 @@ def test_coins_paid_after_the_channel_failed_come_home_with_recover_my_coins(app
     other = apps.open("#/broadcast")  # someone else now broadcasts under the name
     go_live(other, "Recover show", regtest_address(), rate=5000)
 
-    def live_again():  # the server frees the name once it sees the old socket close
-        if other.is_visible("[data-testid=share-link]"):
-            return True
-        if other.is_visible("[data-testid=bc-start]") and other.is_enabled("[data-testid=bc-start]"):
-            other.click("[data-testid=bc-start]")
-        return False
-
-    wait_until(live_again, timeout=40, interval=2, what="the name to be free again")
+    go_live_once_the_name_is_free(other)
     viewer.reload()  # the viewer comes back to the page: it is still funding, and meets the other offer
     viewer.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
     viewer.wait_for_selector("[data-testid=error]:visible", timeout=60_000)
