@@ -10,7 +10,7 @@ from .actions import (Action, Bind, Broadcast, Chat, Closed, Disconnect, LookUpI
 from .addresses import address_script, dust
 from .broadcaster import Broadcaster, ChainWatch, channel_id
 from .lobby import Lobby
-from .errors import ProtocolError
+from .errors import CreditRefused, ProtocolError
 from .link import ShareLink, build_link, parse_link
 from .messages import canonical_json, error, message, parse_message
 from .offer import Terms

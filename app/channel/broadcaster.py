@@ -14,7 +14,8 @@ from . import transactions as txs
 from .actions import Action, Broadcast, Closed, LookUpInputs, Persist, Send, StartMedia, StopMedia
 from .addresses import dust
 from .channel import Channel
-from .errors import ProtocolError, BAD_FUNDING, BAD_PAYMENT, BAD_REFUND, CHANNEL_CLOSED, NOT_OPEN
+from .errors import CreditRefused, ProtocolError, BAD_FUNDING, BAD_MESSAGE, BAD_PAYMENT, BAD_REFUND, CHANNEL_CLOSED, \
+    NOT_OPEN
 from .offer import Offer, Terms
 from .peer import Peer
 from .signatures import private_key
@@ -24,8 +25,8 @@ MAX_FEE_FACTOR = 10
 # Record fields kept as they are; `state`, the key, the offer and the channel are converted.
 PLAIN_FIELDS = ("refund_sig", "funding_tx", "amount", "pay_sig", "opened_at", "t0", "closing_tx", "release_sig",
                 "end_reason", "last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by",
-                "funding_lost", "funding_conflict")
-FIELD_DEFAULTS = {"amount": 0, "held_s": 0, "funding_lost": False}
+                "funding_lost", "funding_conflict", "metered", "spent")
+FIELD_DEFAULTS = {"amount": 0, "held_s": 0, "funding_lost": False, "metered": False, "spent": 0}
 LOST_AFTER_L_S = 2 * 3600  # a lost T1 with no conflict seen: watched this long past L (MTP lags ~1 h)
 UNSETTLED = (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING)  # T1 can still be replaced
 
@@ -117,14 +118,15 @@ class Broadcaster(Peer):
 
     @classmethod
     def new(cls, terms: Terms, identity_secret: bytes, channel_secret: bytes,
-            buried: int = states.BURIED_CONFIRMATIONS, taken=None) -> "Broadcaster":
+            buried: int = states.BURIED_CONFIRMATIONS, taken=None, metered: bool = False) -> "Broadcaster":
         """A channel for a viewer that said `hello`, with a fresh K2 (`channel_secret`).
         `taken(funding_txid, viewer_pubkey)` says whether that funding already has a channel
-        here: an `open` naming it is refused (someone else's funding, or a second try)."""
+        here: an `open` naming it is refused (someone else's funding, or a second try).
+        `metered`: paid per use (the HTTP binding) through `admit`/`charge`, not by media time."""
         identity = private_key(identity_secret).sec().hex()
         offer = Offer(terms.check(), private_key(channel_secret).sec().hex(), identity)
         record = {"role": "broadcaster", "state": states.OFFERED, "channel_secret": channel_secret.hex(),
-                  "offer": offer.message(identity_secret), "channel": None}
+                  "offer": offer.message(identity_secret), "channel": None, "metered": metered}
         self = cls.from_record(record, buried)
         self.taken = taken
         return self
@@ -141,6 +143,7 @@ class Broadcaster(Peer):
             setattr(self, name, record.get(name, FIELD_DEFAULTS.get(name)))
         self.buried, self.taken = buried, None
         self.streaming = False  # a media call is up (never after a page load)
+        self.reserved = 0  # metered: credit held by requests in flight (none survive a restart)
         _from_version_1(self, record)
         return self
 
@@ -205,6 +208,44 @@ class Broadcaster(Peer):
         held = self.held_s + (now - self.held_since if self.held else 0)
         return max(0, now - self.t0 - held)
 
+    def owed(self, now: int) -> int:
+        """The least the viewer owes for what it got (v2 §F): on a metered channel the requests
+        charged or in flight; else the media served less one pay interval, at the rate."""
+        if self.metered:
+            return self.spent + self.reserved
+        served = self.served_s(now) - self.offer.terms.pay_interval_s
+        return max(0, -(-self.offer.terms.rate_sat_per_min * served // 60))
+
+    # ---- metered use: the ledger of a channel paid per request ----------------
+
+    def admit(self, price: int, now: int) -> None:
+        """Reserve `price` of the signed credit for one request, or raise CreditRefused and change
+        nothing. Admitted while spent + reserved + price <= the amount signed, and, on an
+        unconfirmed T1, <= max_unconfirmed_sat (v2 §B's bounded exposure, counted in sats)."""
+        if self.state != states.OPEN:
+            reason = "not_open" if self.state in self.PRE_OPEN_STATES else "closed"
+            raise CreditRefused(reason, f"the channel is {self.state}")
+        if int(now) >= self.channel.settle_at:
+            raise CreditRefused("expiring", "the channel settles now: its refund time is near")
+        need = self.spent + self.reserved + price
+        if need > self.amount:
+            raise CreditRefused("no_credit", f"{need} sat needed, {self.amount} sat signed")
+        limit = self.offer.terms.max_unconfirmed_sat
+        if not self.funding_confirmed and need > limit:
+            raise CreditRefused("unconfirmed", f"{need} sat needed, {limit} sat allowed until the funding confirms")
+        self.reserved += price
+
+    def charge(self, price: int) -> List[Action]:
+        """The admitted request was delivered: its reserved `price` is spent (stored before the
+        answer leaves)."""
+        self.reserved -= price
+        self.spent += price
+        return [Persist(self.record())]
+
+    def release(self, price: int) -> None:
+        """The admitted request was not delivered (upstream failed): its credit is free again."""
+        self.reserved -= price
+
     @property
     def watch(self) -> ChainWatch:
         short = self.state == states.REFUND_SIGNED and self.funding_confirmations is not None \
@@ -236,6 +277,8 @@ class Broadcaster(Peer):
             return []
         if now >= self.channel.settle_at:
             return self._close("expiring", now)
+        if self.metered:
+            return []  # paid per use: time decides nothing else (the transport closes idle channels)
         if self.held:
             return []
         if self.t0 is not None and not self.funding_confirmed and self.served_s(now) >= self.offer.terms.unconfirmed_s:
@@ -434,7 +477,24 @@ class Broadcaster(Peer):
         return [Persist(self.record()), Send(self._pay_ack())] + ([StartMedia()] if start else [])
 
     def _on_close(self, msg, now):
+        """Settle on the best T3; with v2 §F's `amount` and `sig`, on that lower payment when it
+        covers what was served and K1 signed it."""
+        if ("amount" in msg) != ("sig" in msg):
+            raise ProtocolError(BAD_MESSAGE, "close carries amount and sig together, or neither")
+        if "amount" in msg and self.amount and self._covers(msg["amount"], msg["sig"], now):
+            self.amount, self.pay_sig = msg["amount"], msg["sig"]
         return self._close(None, now)
+
+    def _covers(self, amount: int, sig: str, now: int) -> bool:
+        """v2 §F: `amount` pays at least what was served, at most what was paid, and K1 signed it."""
+        if not max(self.offer.terms.min_payment_sat, self.owed(now)) <= amount <= self.amount:
+            return False
+        ch = self.channel
+        try:
+            ch.verify(ch.viewer_pubkey, sig, ch.payment_tx(amount), BAD_PAYMENT)
+        except ProtocolError:
+            return False
+        return True
 
     def _on_resume(self, msg, now):
         return self.resume(msg, now)

@@ -31,3 +31,14 @@ class ProtocolError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class CreditRefused(Exception):
+    """A metered channel (paid per use, the HTTP binding) cannot carry one more request now.
+    `reason`: `not_open`, `closed`, `expiring`, `no_credit` (spent + reserved + price is more
+    than the signed amount) or `unconfirmed` (more than `max_unconfirmed_sat` on an unconfirmed T1)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message

@@ -130,7 +130,7 @@ SCHEMAS = {
     "chat": {"text": _text(0, MAX_CHAT_CHARS)},
     "error": {"code": _text(1, 64), "message": _text(0, MAX_CHAT_CHARS)},
 }
-OPTIONAL = {"chat": {"from": _text(0, 100)}}
+OPTIONAL = {"chat": {"from": _text(0, 100)}, "close": {"amount": positive_amount, "sig": signature}}  # close: v2 §F
 
 
 def _check_fields(obj: dict, fields: dict, prefix: str = "") -> None:

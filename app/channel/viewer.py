@@ -33,8 +33,8 @@ def _local(call, *args):
 # Record fields kept as they are; the key, the offer, the coins and the channel are converted.
 PLAIN_FIELDS = ("state", "network", "link", "capacity", "change_address", "funding_tx", "refund_tx", "amount",
                 "pay_sig", "last_pay_at", "video_ms", "release_tx", "closing_txid", "end_reason", "resume_at",
-                "held", "funding_acked")
-FIELD_DEFAULTS = {"amount": 0, "video_ms": 0, "held": False, "funding_acked": False}
+                "held", "funding_acked", "metered")
+FIELD_DEFAULTS = {"amount": 0, "video_ms": 0, "held": False, "funding_acked": False, "metered": False}
 
 
 class Viewer(Peer):
@@ -42,8 +42,9 @@ class Viewer(Peer):
 
     @classmethod
     def new(cls, link: str, network: str, channel_secret: bytes,
-            buried: int = states.BURIED_CONFIRMATIONS) -> "Viewer":
-        """A viewer that follows share `link` on `network`, with a fresh K1 (`channel_secret`)."""
+            buried: int = states.BURIED_CONFIRMATIONS, metered: bool = False) -> "Viewer":
+        """A viewer that follows share `link` on `network`, with a fresh K1 (`channel_secret`).
+        `metered`: it pays per use with `authorize` (the HTTP binding), never by video time."""
         parsed = parse_link(link)
         if network not in messages.NETWORKS:
             raise ValueError(f"unknown network {network!r}")
@@ -51,6 +52,7 @@ class Viewer(Peer):
             "role": "viewer", "state": states.JOINING, "network": network,
             "link": {"stream": parsed.stream, "identity_pubkey": parsed.identity_pubkey},
             "channel_secret": channel_secret.hex(), "offer": None, "utxos": None, "channel": None,
+            "metered": metered,
         }, buried)
 
     @classmethod
@@ -210,16 +212,32 @@ class Viewer(Peer):
             return self._pay(now)
         return []
 
-    def close(self, now: int) -> List[Action]:
+    def close(self, now: int, amount: Optional[int] = None) -> List[Action]:
         """The user stops watching. K1 is kept whatever the state: coins may still arrive at
-        the funding address, and `sweep` takes them home."""
+        the funding address, and `sweep` takes them home. With `amount` (v2 §F), at most what
+        was paid: the channel is to settle on that payment instead, for what was really used."""
         if self.state in (states.JOINING, states.FUNDING):
             self.state, self.end_reason = states.CLOSED, "abandoned"
             return [Persist(self.record()), Closed("abandoned")]
-        if self.state in (states.REFUND_SIGNED, states.OPEN):
-            self.state = states.CLOSING
-            return [Persist(self.record()), Send(messages.message("close"))]
-        return []
+        if self.state not in (states.REFUND_SIGNED, states.OPEN):
+            return []
+        fields = {}
+        if amount is not None and self.amount:
+            if not self.offer.terms.min_payment_sat <= amount <= self.amount:
+                raise ValueError(f"a closing amount must be in [{self.offer.terms.min_payment_sat}, {self.amount}]")
+            fields = {"amount": amount, "sig": self.channel.sign(self.key, self.channel.payment_tx(amount))}
+        self.state = states.CLOSING
+        return [Persist(self.record()), Send(messages.message("close", **fields))]
+
+    def authorize(self, amount: int, now: int) -> List[Action]:
+        """Metered use: sign a cumulative payment of `amount` (more than the last, at most the
+        channel's capacity less the close fee); the transport sends it with the next request."""
+        if not self.metered or self.state != states.OPEN:
+            raise ValueError("authorize needs an open metered channel")
+        if not max(self.amount + 1, self.offer.terms.min_payment_sat) <= amount <= self.channel.max_amount:
+            raise ValueError(f"a payment must grow, from at least {self.offer.terms.min_payment_sat} sat, "
+                             f"to at most {self.channel.max_amount} sat")
+        return self._sign_payment(amount, int(now))
 
     def sweepable(self, utxos: Sequence) -> List[txs.Utxo]:
         """Of the coins now at P2WPKH(K1), those the viewer may take home: every one while the
@@ -419,6 +437,8 @@ class Viewer(Peer):
 
     def _pay(self, now: int) -> List[Action]:
         """Sign and send the next cumulative payment if one is due and justified."""
+        if self.metered:
+            return []  # paid per use: `authorize`
         interval = self.offer.terms.pay_interval_s
         amount = self.allowed_amount()
         if amount <= self.amount or (self.last_pay_at is not None and now < self.last_pay_at + interval):

@@ -42,13 +42,13 @@ class Pair:
     """Runs actions between the two sides; the 'chain' accepts broadcasts when told to, and
     knows the coins `fund` made (for the broadcaster's look-up of T1's inputs)."""
 
-    def __init__(self, terms: Terms, seed: str, now: int):
+    def __init__(self, terms: Terms, seed: str, now: int, metered: bool = False):
         self.coins = {}  # (txid, vout) -> value of every coin the "chain" knows
         self.now = now
         identity = key_secret(seed, "identity")
         link = build_link("https://streamium.test", "test stream", private_key(identity).sec().hex())
-        self.viewer = Viewer.new(link, terms.network, key_secret(seed, "k1"))
-        self.broadcaster = Broadcaster.new(terms, identity, key_secret(seed, "k2"))
+        self.viewer = Viewer.new(link, terms.network, key_secret(seed, "k1"), metered=metered)
+        self.broadcaster = Broadcaster.new(terms, identity, key_secret(seed, "k2"), metered=metered)
         self.broadcasts = []  # (side, Broadcast)
         self.media = False
         self.closed = {}
