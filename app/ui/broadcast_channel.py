@@ -7,7 +7,8 @@ import os
 from app.channel import (Broadcast, Chat, Closed, Disconnect, LookUpInputs, PeerError, Persist, Send, StartMedia,
                          StopMedia, states)
 from app.esplora import ChainApiError, TxRefused
-from app.ui import broadcast_view as view, chain, chain_watch, storage
+from app import chain_watch
+from app.ui import broadcast_view as view, chain, storage
 from app.ui.serial import OnlyOne, SerialQueue
 
 SHORT = 8
@@ -97,7 +98,7 @@ class ViewerChannel:
             give_up = lambda: not b.wants_funding_published  # noqa: E731
         else:
             give_up = lambda: b.state != states.CLOSING  # noqa: E731
-        txid = await chain.broadcast_until_known(
+        txid = await chain_watch.broadcast_until_known(
             self.page.api, action.tx, action.txid, action.not_before,
             on_wait=lambda why: view.log(f"viewer {self.label}, {action.txid[:8]}…: {why}"), give_up=give_up)
         if txid:
@@ -120,19 +121,8 @@ class ViewerChannel:
             await asyncio.sleep(pause)
             pause = min(2 * pause, 60)
 
-    def chain_due(self, now):
-        """T1 unconfirmed: every pay_interval_s (v2 §B); a closing channel every 10 s; open, 30 s."""
-        watch = self.b.watch
-        if watch.funding_txid:
-            every = self.b.offer.terms.pay_interval_s
-        elif watch.outpoint:
-            every = 30 if self.b.state == states.OPEN else 10
-        else:
-            return False
-        return now - self.checked_at >= every
-
     def check_chain(self, now):
-        if self.chain_due(now):
+        if chain_watch.broadcaster_round_due(self.b, self.checked_at, now):
             self.checked_at = now
             self.poll.start(self.chain_round)
 

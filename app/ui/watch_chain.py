@@ -9,7 +9,8 @@ from app.amounts import sats
 from app.channel import states
 from app.channel import transactions as txs
 from app.esplora import ChainApiError
-from app.ui import chain, chain_watch, watch_view as view
+from app import chain_watch
+from app.ui import chain, watch_view as view
 from app.ui.dom import by_id
 
 FUNDING_POLL_S = 2  # how often the funding address is checked, unless told to check now
@@ -116,7 +117,7 @@ async def publish(page, action):
         over = v.state in (states.SETTLING, states.CLOSED) and action.txid != v.closing_txid
         return channel and (over or v.end_reason == "funding_gone")
 
-    txid = await chain.broadcast_until_known(
+    txid = await chain_watch.broadcast_until_known(
         page.api, action.tx, action.txid, action.not_before,
         on_wait=lambda why: view.status(f"Publishing {action.txid[:10]}…: {why}"), give_up=give_up)
     if txid and v.channel and txid != v.channel.funding.txid:

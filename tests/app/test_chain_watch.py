@@ -1,4 +1,4 @@
-"""The pages' chain questions (app/ui/chain_watch.py) asked of the real devnet through the app's
+"""The pages' chain questions (app/chain_watch.py) asked of the real devnet through the app's
 Esplora client: the answers electrs' routes give become the core's events, and the channel
 ends the way the chain says, not the way the peer says."""
 
@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from app.channel import states
 from app.channel.broadcaster import LOST_AFTER_L_S
 from app.esplora import Esplora
-from app.ui import chain_watch
+from app import chain_watch
 from streamium_server.devnet import DEVNET, make_devnet_app
 from streamium_server.devnet.wallet import Key, Prevout
 from tests.app.test_esplora_client import aiohttp_transport
