@@ -1,0 +1,311 @@
+"""The paywall as aiohttp middleware (docs/http-payments.md): the 402 quote, the control plane,
+each paid request checked, admitted, forwarded and charged only once the upstream answered,
+with a K2-signed receipt. In front of any handler: the reverse proxy's, or an API's own.
+"""
+
+import asyncio
+import hashlib
+import json
+import math
+from collections import Counter
+
+from aiohttp import web
+
+from app.channel import CreditRefused, ProtocolError, Send, messages, states
+from app.channel import transactions as txs
+from app.channel.addresses import address_script
+from app.channel.script import p2wpkh
+from app.paid_http import (CHANNELS_PATH, IDEMPOTENCY_HEADER, PAYMENT_HEADER, PROBLEM_TYPE, RECEIPT_HEADER, Payment,
+                           Receipt, WireError, idempotency_key)
+
+from .book import ChainUnavailable, ChannelBook, TooManyChannels
+from .prices import PriceList, Route
+
+CREDIT_STATUS = {"not_open": 409, "closed": 410, "expiring": 410, "no_credit": 402, "unconfirmed": 402}
+UNCONFIRMED_RETRY_S = 30
+
+
+def problem(status: int, reason: str, detail: str, retry_after=None, **extra) -> web.Response:
+    """An RFC 9457 problem document; `streamium.reason` is what a client acts on."""
+    body = {"type": f"https://streamium.invalid/problems/{reason}", "title": reason.replace("_", " ").capitalize(),
+            "status": status, "detail": detail, "streamium": {"v": messages.VERSION, "reason": reason, **extra}}
+    headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after is not None else {}
+    return web.Response(status=status, headers=headers, content_type=PROBLEM_TYPE, text=json.dumps(body))
+
+
+def _message(status: int, msg: dict) -> web.Response:
+    return web.json_response(msg, status=status)
+
+
+def _fingerprint(method: str, target: str, body: bytes) -> str:
+    return hashlib.sha256(f"{method}:{target}:{hashlib.sha256(body).hexdigest()}".encode()).hexdigest()
+
+
+def _body(response) -> bytes:
+    body = response.body
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    raise TypeError("the paywall charges only for whole answers: the handler must answer with bytes")
+
+
+class Paywall:
+    def __init__(self, book: ChannelBook, prices: PriceList, upstream_timeout: float = 30.0):
+        self.book, self.prices, self.upstream_timeout = book, prices, upstream_timeout
+        self.counts = Counter()
+        terms = book.terms
+        change = p2wpkh(bytes(33))
+        self.terms_quote = {
+            "payout_address": terms.payout_address, "min_deposit_sat": terms.min_deposit_sat,
+            "min_payment_sat": terms.min_payment_sat, "fee_rate_sat_vb": terms.fee_rate_sat_vb,
+            "refund_lock_s": terms.refund_lock_s, "max_unconfirmed_sat": terms.max_unconfirmed_sat,
+            "confirmations": terms.confirmations, "settle_margin_s": terms.settle_margin_s,
+            "close_fee_sat": txs.close_fee(address_script(terms.payout_address, terms.network), change,
+                                           terms.fee_rate_sat_vb),
+        }
+
+    # ---- what comes in ------------------------------------------------------------------
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler):
+        path = request.path
+        if path == CHANNELS_PATH or path.startswith(CHANNELS_PATH + "/"):
+            return await self.control(request)
+        if path == "/metrics" and request.method == "GET":
+            return web.Response(text=self.metrics(), content_type="text/plain", charset="utf-8")
+        if self.prices.is_free(path):
+            self.counts["free"] += 1
+            return await handler(request)
+        route = self.prices.route(request.method, path)
+        if route is None:
+            return problem(403, "not_offered", f"{request.method} {path} is not offered here")
+        header = request.headers.get(PAYMENT_HEADER)
+        if header is None:
+            self.counts["quoted"] += 1
+            return self.quote(route)
+        return await self.paid(request, handler, route, header)
+
+    def quote(self, route: Route) -> web.Response:
+        terms = self.book.terms
+        response = problem(402, "payment_required", f"{route} costs {route.price} sat per request",
+                           price_sat=route.price, route=str(route), channels=CHANNELS_PATH, name=terms.name,
+                           network=terms.network, identity_pubkey=self.book.identity_pubkey,
+                           terms=self.terms_quote)
+        response.headers["WWW-Authenticate"] = f'Streamium channels="{CHANNELS_PATH}"'
+        return response
+
+    # ---- a paid request (§4) --------------------------------------------------------------
+
+    async def paid(self, request: web.Request, handler, route: Route, header: str) -> web.Response:
+        book, now = self.book, self.book.now()
+        try:
+            payment = Payment.parse(header)
+            key = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
+        except WireError as e:
+            return self._refused(400, "bad_header", f"{PAYMENT_HEADER}: {e}")
+        entry = book.get(payment.channel)
+        if entry is None or entry.b.channel is None:
+            return self._refused(404, "unknown_channel", "no channel with this key here: open one")
+        b, body, target = entry.b, await request.read(), request.raw_path
+        try:
+            payment.verify(b.channel.viewer_pubkey, request.method, target, body, key)
+        except ProtocolError:
+            return self._refused(401, "bad_auth", "the payment header is not signed by this channel's client "
+                                                  "for this request")
+        if b.state != states.OPEN:
+            return self._refused(410, "closed", f"the channel is {b.state}: open a new one", **self._state(b))
+        wait = entry.bucket.take()
+        if wait is not None:
+            return self._refused(429, "rate_limited", "too many requests on this channel", retry_after=wait)
+        if book.store.seen(entry.k2, payment.seq):
+            return self._refused(409, "replayed", f"seq {payment.seq} was used before on this channel",
+                                 **self._state(b))
+        fingerprint = _fingerprint(request.method, target, body)
+        if key:
+            stored = book.store.answer(entry.k2, key)
+            if stored is not None:
+                return self._again(stored, fingerprint)
+        refusal = self._take_voucher(entry, payment, route, now)
+        if refusal is not None:
+            return refusal
+        try:
+            b.admit(route.price, now)
+        except CreditRefused as e:
+            retry = UNCONFIRMED_RETRY_S if e.reason == "unconfirmed" else None
+            return self._refused(CREDIT_STATUS[e.reason], e.reason, e.message, retry_after=retry, **self._state(b))
+        if not book.store.claim(entry.k2, payment.seq, key, fingerprint, now):
+            b.release(route.price)
+            return self._refused(409, "replayed", f"seq {payment.seq} was used before on this channel")
+        return await self._deliver(request, handler, entry, payment, route, key)
+
+    def _take_voucher(self, entry, payment: Payment, route: Route, now: int):
+        """A higher cumulative payment is the protocol's `pay`, checked and stored first; a lower one
+        is one the client signed earlier, good only if it covers the channel's use so far."""
+        b = entry.b
+        if payment.amount > b.amount:
+            actions = b.deliver(messages.message("pay", amount=payment.amount, sig=payment.voucher), now)
+            refused = [a.message for a in actions if isinstance(a, Send) and a.message["type"] == "error"]
+            if refused:
+                return self._refused(400, "bad_payment", refused[0]["message"], **self._state(b))
+            self.book.run_now(entry, actions)
+        elif payment.amount < b.amount and b.spent + b.reserved + route.price > payment.amount:
+            return self._refused(402, "stale_voucher", f"this payment of {payment.amount} sat does not cover "
+                                                       "the channel's use so far: sign again", **self._state(b))
+        return None
+
+    async def _deliver(self, request, handler, entry, payment: Payment, route: Route, key: str) -> web.Response:
+        """Call the upstream holding no lock; charge only for an answer below 500 (§4 step 9)."""
+        b, price = entry.b, route.price
+        try:
+            response = await asyncio.wait_for(handler(request), self.upstream_timeout)
+            body = _body(response)
+        except web.HTTPException as answer:  # a handler's HTTP answer is an answer
+            response, body = answer, _body(answer)
+        except asyncio.TimeoutError:
+            response, body = problem(504, "upstream_failed", "the API did not answer in time"), None
+        except Exception as e:  # noqa: BLE001  (whatever the handler raised: not delivered, not charged)
+            response, body = problem(502, "upstream_failed", f"the API failed: {type(e).__name__}"), None
+        delivered = body is not None and response.status < 500
+        now = self.book.now()
+        if delivered:
+            record, charged = b.charge(price)[0].record, price
+        else:
+            b.release(price)
+            record, charged, body = None, 0, _body(response)
+        receipt = Receipt.make(b.key.secret, entry.k2, payment.seq, response.status, charged, b.spent, b.amount, body)
+        keep = None
+        if key and delivered:
+            keep = ([[k, v] for k, v in response.headers.items() if k.lower() != "content-length"], body)
+        self.book.store.finish(entry.k2, payment.seq, response.status, charged, receipt.header(), record, now, keep)
+        entry.last_used = now
+        self.counts["charged" if delivered else "upstream_failed"] += 1
+        response.headers[RECEIPT_HEADER] = receipt.header()
+        return response
+
+    def _again(self, stored, fingerprint: str) -> web.Response:
+        """A retry under the same Idempotency-Key: the stored answer, charged nothing more."""
+        if stored.fingerprint != fingerprint:
+            return self._refused(422, "idempotency_conflict", "this Idempotency-Key was used for another request")
+        if not stored.done:
+            return self._refused(409, "in_progress", "the request with this Idempotency-Key is still running",
+                                 retry_after=1)
+        self.counts["repeated"] += 1
+        response = web.Response(status=stored.status, body=stored.body)
+        for name, value in stored.headers:
+            response.headers.add(name, value)
+        response.headers[RECEIPT_HEADER] = stored.receipt
+        return response
+
+    def _refused(self, status, reason, detail, retry_after=None, **extra) -> web.Response:
+        self.counts["refused"] += 1
+        return problem(status, reason, detail, retry_after, **extra)
+
+    @staticmethod
+    def _state(b) -> dict:
+        """What a client needs to resynchronise (a corrective 402)."""
+        return {"state": b.state, "signed": b.amount, "spent": b.spent, "reserved": b.reserved,
+                "funding_confirmed": b.funding_confirmed}
+
+    # ---- the control plane (§3) -----------------------------------------------------------
+
+    async def control(self, request: web.Request) -> web.Response:
+        if request.method != "POST":
+            return problem(405, "method_not_allowed", "the control plane takes POST")
+        raw, book = await request.read(), self.book
+        try:
+            msg = messages.parse_message(raw or b'{"v": 2, "type": "hello"}')
+        except ProtocolError as e:
+            return _message(400, messages.error(e.code, e.message))
+        if request.path == CHANNELS_PATH:
+            if msg["type"] != "hello":
+                return _message(400, messages.error("bad_message", "a new channel starts with hello"))
+            try:
+                return _message(201, book.new_channel())
+            except TooManyChannels as e:
+                return problem(503, "too_many_channels", str(e), retry_after=60)
+        entry = book.get(request.path[len(CHANNELS_PATH) + 1:])
+        if entry is None:
+            return problem(404, "unknown_channel", "no channel with this key here")
+        if msg["type"] not in ("open", "commit", "close"):
+            return _message(400, messages.error("bad_message", "a channel here takes open, commit and close"))
+        if msg["type"] == "close":
+            refusal = self._authenticate(request, entry, raw)
+            if refusal is not None:
+                return refusal
+        async with entry.control:
+            try:
+                sent = await book.carry_out(entry, entry.b.deliver(msg, book.now()))
+            except ChainUnavailable as e:
+                return problem(503, "chain_unavailable", f"{e}; send it again", retry_after=10)
+        entry.last_used = book.now()
+        return self._control_answer(entry, sent)
+
+    def _authenticate(self, request, entry, raw: bytes):
+        """A close proves K1 with a payment header for this very request (§3)."""
+        header = request.headers.get(PAYMENT_HEADER)
+        if header is None or entry.b.channel is None:
+            return problem(401, "bad_auth", f"a close needs the {PAYMENT_HEADER} header of the channel's client")
+        try:
+            payment = Payment.parse(header)
+            key = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
+            if payment.channel != entry.k2:
+                raise WireError("the header names another channel")
+            payment.verify(entry.b.channel.viewer_pubkey, request.method, request.raw_path, raw, key)
+        except (WireError, ProtocolError):
+            return problem(401, "bad_auth", "the close is not signed by this channel's client")
+        if not self.book.store.claim(entry.k2, payment.seq, "", _fingerprint("POST", request.raw_path, raw),
+                                     self.book.now()):
+            return problem(409, "replayed", f"seq {payment.seq} was used before on this channel")
+        return None
+
+    @staticmethod
+    def _control_answer(entry, sent) -> web.Response:
+        by_type = {m["type"]: m for m in sent}
+        if "error" in by_type:
+            status = 409 if by_type["error"]["code"] in ("not_open", "channel_closed") else 400
+            return _message(status, by_type["error"])
+        for kind in ("closed", "release", "commit_ack", "refund_sig"):
+            if kind in by_type:
+                return _message(200, by_type[kind])
+        b = entry.b
+        if b.state == states.REFUND_SIGNED and b.funding_confirmations is not None:
+            return _message(202, {"v": messages.VERSION, "waiting": "confirmations",
+                                  "confirmations": b.funding_confirmations, "needed": b.offer.terms.confirmations})
+        if b.state in (states.CLOSING, states.SETTLING) and b.closing_txid:
+            return _message(202, {"v": messages.VERSION, "waiting": "publication", "txid": b.closing_txid})
+        return _message(202, {"v": messages.VERSION, "waiting": "chain"})
+
+    # ---- /metrics ----------------------------------------------------------------------------
+
+    def metrics(self) -> str:
+        """Prometheus text format: revenue, channels by state, outstanding credit, time to settle."""
+        book, now = self.book, self.book.now()
+        live = [e.b for e in book.live.values()]
+        open_ = [b for b in live if b.state == states.OPEN]
+        lines = [
+            "# HELP streamium_paywall_revenue_sat_total Sat charged for requests served.",
+            "# TYPE streamium_paywall_revenue_sat_total counter",
+            f"streamium_paywall_revenue_sat_total {book.store.revenue}",
+            "# HELP streamium_paywall_channels Channels stored here, by state.",
+            "# TYPE streamium_paywall_channels gauge",
+        ]
+        by_state = Counter(b.state for b in live)
+        lines += [f'streamium_paywall_channels{{state="{s}"}} {by_state.get(s, 0)}'
+                  for s in (states.OFFERED, states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING)]
+        lines += [
+            "# HELP streamium_paywall_outstanding_credit_sat Signed but not yet spent, over open channels.",
+            "# TYPE streamium_paywall_outstanding_credit_sat gauge",
+            f"streamium_paywall_outstanding_credit_sat {sum(b.amount - b.spent for b in open_)}",
+            "# HELP streamium_paywall_deposits_sat Capacity of the open channels.",
+            "# TYPE streamium_paywall_deposits_sat gauge",
+            f"streamium_paywall_deposits_sat {sum(b.channel.value for b in open_)}",
+            "# HELP streamium_paywall_seconds_to_settle Until the soonest open channel must settle (L - margin).",
+            "# TYPE streamium_paywall_seconds_to_settle gauge",
+            f"streamium_paywall_seconds_to_settle {min((b.channel.settle_at - now for b in open_), default=0)}",
+            "# HELP streamium_paywall_requests_total Requests by outcome.",
+            "# TYPE streamium_paywall_requests_total counter",
+        ]
+        lines += [f'streamium_paywall_requests_total{{result="{k}"}} {self.counts.get(k, 0)}'
+                  for k in ("charged", "free", "quoted", "refused", "repeated", "upstream_failed")]
+        return "\n".join(lines) + "\n"
