@@ -10,7 +10,7 @@ import sys
 from tools.bootstrap import ensure_environment
 
 if __name__ == "__main__":
-    ensure_environment()
+    ensure_environment(browser_runtime=False)
     from streamium_paywall.cli import main
 
     sys.exit(main())

@@ -161,7 +161,9 @@ class Paywall:
             response = await asyncio.wait_for(handler(request), self.upstream_timeout)
             body = _body(response)
         except web.HTTPException as answer:  # a handler's HTTP answer is an answer
-            response, body = answer, _body(answer)
+            headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
+            response = web.Response(status=answer.status, reason=answer.reason, headers=headers, body=answer.body)
+            body = _body(response)
         except asyncio.TimeoutError:
             response, body = problem(504, "upstream_failed", "the API did not answer in time"), None
         except Exception as e:  # noqa: BLE001  (whatever the handler raised: not delivered, not charged)

@@ -46,19 +46,20 @@ class ServerProcess:
     process, on a free port, until stop(); ready once `ready_path` answers."""
 
     def __init__(self, *args, data_dir: Path, startup_timeout=120, script=ROOT / "serve.py",
-                 ready_path="/config.json"):
+                 ready_path="/config.json", module=None, data_dir_flag=True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
-        self.script, self.ready_path = Path(script), ready_path
-        self.args = ["--port", str(self.port), "--data-dir", str(data_dir), *args]
+        self.script, self.ready_path = Path(module or script), ready_path
+        self.command = ["-m", module] if module else [str(self.script)]
+        self.args = ["--port", str(self.port), *(["--data-dir", str(data_dir)] if data_dir_flag else []), *args]
         self.log_path = data_dir.parent / f"{self.script.stem}-{self.port}.log"
         self.startup_timeout = startup_timeout
         self.proc = None
 
     def start(self):
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, str(self.script), *self.args],
+        self.proc = subprocess.Popen([sys.executable, *self.command, *self.args],
                                      cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

@@ -100,13 +100,15 @@ def vendor_runtime():
     snapshot.precompress()
 
 
-def ensure_environment(extras=()):
-    """Set up what is missing; re-exec the current script inside .venv if needed."""
+def ensure_environment(extras=(), browser_runtime=True):
+    """Set up what is missing; re-exec the current script inside .venv if needed. Programs that
+    serve no page (paywall.py, pay.py) need no browser runtime."""
     try:
         if not VENV_PYTHON.exists():
             make_venv()
         install_requirements(requirements(extras))
-        vendor_runtime()
+        if browser_runtime:
+            vendor_runtime()
     except SetupError as e:
         print(f"setup: error: {e}", file=sys.stderr)
         sys.exit(1)

@@ -2,7 +2,6 @@
 blocks Bitcoin Core's consensus code checks; and a client that drives the core's metered Viewer
 by hand, so each rule of docs/http-payments.md can be broken on purpose."""
 
-import asyncio
 import contextlib
 import json
 import os
@@ -15,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from app.channel import Viewer, build_link, new_secret
 from app.channel.addresses import script_address
-from app.channel.actions import Persist, Send
+from app.channel.actions import Send
 from app.channel.script import p2wpkh
 from app.channel.signatures import private_key
 from app.paid_http import CHANNELS_PATH, PAYMENT_HEADER, RECEIPT_HEADER, Payment, Receipt
@@ -23,44 +22,13 @@ from streamium_paywall.book import Options
 from streamium_paywall.prices import PriceList, Route
 from streamium_paywall.service import Settings, proxy, setup
 from streamium_server.devnet import DEVNET, make_devnet_app
+from tests.paywall.toy_api import ToyApi
 
 PRICE = 10
 
 
 def address_of(secret: bytes) -> str:
     return script_address(p2wpkh(private_key(secret).sec()), "regtest")
-
-
-class ToyApi:
-    """The upstream: /v1/echo answers what it got, /v1/fail a 500, /v1/slow after a while; it
-    counts every call, so a test can show that a refused request never reached it."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def app(self) -> web.Application:
-        async def echo(request):
-            self.calls += 1
-            return web.json_response({"path": request.path_qs, "body": (await request.read()).decode()})
-
-        async def fail(request):
-            self.calls += 1
-            return web.Response(status=500, text="upstream broke")
-
-        async def slow(request):
-            self.calls += 1
-            await asyncio.sleep(float(request.query.get("s", "0.2")))
-            return web.json_response({"slept": True})
-
-        app = web.Application()
-        app.router.add_route("*", "/v1/echo", echo)
-        app.router.add_route("*", "/v1/fail", fail)
-        app.router.add_get("/v1/slow", slow)
-        async def health(request):
-            return web.Response(text="ok")
-
-        app.router.add_get("/health", health)
-        return app
 
 
 class PaywallUnderTest:

@@ -1,10 +1,10 @@
 """What the paywall does over a channel's life: it survives restarts, bounds what an unconfirmed
 funding may carry, limits each channel's rate without charging, and settles idle channels."""
 
-import asyncio
 import json
 
 from streamium_paywall.book import Options
+from app.paid_http import CHANNELS_PATH
 from streamium_paywall.service import GATE
 
 from tests.paywall.conftest import PRICE, RawClient, another_paywall
@@ -68,3 +68,27 @@ async def test_an_idle_channel_is_settled_on_the_payment_held(tmp_path, world):
         await book(idle).check(entry, book(idle).now() + 61)
         assert entry.b.state == "settling" and entry.b.closing_txid in devnet.mempool.entries
         assert (await client.request("GET", "/v1/echo"))[0] == 410
+
+
+async def test_metrics_show_revenue_channels_credit_and_time_to_settle(world, client):
+    _, _, paywall, session = world
+    client.authorize(294)
+    for _ in range(3):
+        assert (await client.request("GET", "/v1/echo"))[0] == 200
+    async with session.get(paywall.url + "/metrics") as r:
+        text = await r.text()
+    assert r.headers["Content-Type"].startswith("text/plain")
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert lines["streamium_paywall_revenue_sat_total"] == str(3 * PRICE)
+    assert lines['streamium_paywall_channels{state="open"}'] == "1"
+    assert lines["streamium_paywall_outstanding_credit_sat"] == str(294 - 3 * PRICE)
+    assert 0 < int(lines["streamium_paywall_seconds_to_settle"]) <= 86_400
+    assert lines['streamium_paywall_requests_total{result="charged"}'] == "3"
+
+
+async def test_no_more_channels_than_max_channels_are_opened(tmp_path, world):
+    devnet, _, _, session = world
+    async with another_paywall(world, tmp_path / "small", Options(buried=1, max_channels=1)) as small:
+        await RawClient(session, small.url, devnet).open()
+        status, answer = await RawClient(session, small.url, devnet).post(CHANNELS_PATH, {"v": 2, "type": "hello"})
+        assert status == 503 and answer["streamium"]["reason"] == "too_many_channels"
