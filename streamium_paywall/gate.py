@@ -22,7 +22,7 @@ from .book import ChainUnavailable, ChannelBook, TooManyChannels
 from .prices import PriceList, Route
 
 CREDIT_STATUS = {"not_open": 409, "closed": 410, "expiring": 410, "no_credit": 402, "unconfirmed": 402}
-UNCONFIRMED_RETRY_S = 30
+UNCONFIRMED_RETRY_S = 10
 
 
 def problem(status: int, reason: str, detail: str, retry_after=None, **extra) -> web.Response:

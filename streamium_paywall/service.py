@@ -23,7 +23,7 @@ from .prices import PriceList
 from .proxy import proxy_handler, upstream_session
 from .store import Store
 
-CHAIN_CHECK_S = 30  # T1 unconfirmed is checked this often (the offer's pay_interval_s, v2 §B)
+CHAIN_CHECK_S = 10  # T1 unconfirmed is checked this often (the offer's pay_interval_s, v2 §B)
 GATE = web.AppKey("streamium_paywall", Paywall)
 
 

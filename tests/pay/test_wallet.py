@@ -1,0 +1,90 @@
+"""The wallet file: atomic, private, one process at a time, sequence numbers never reused across
+a reload, and the first identity key seen for an origin pinned."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from app.channel import Viewer, build_link
+from app.channel.signatures import private_key
+from streamium_pay import BadAnswer, Wallet, WalletError
+from streamium_pay.wallet import SEQ_BLOCK
+from tests.channel.full_channel import channel_terms, key_secret
+from app.channel.offer import Offer
+
+ORIGIN = "https://api.example"
+
+
+def accepted_record(wallet, seed="w"):
+    """A viewer record as `accept` stores it: an offer received, K1 inside."""
+    identity = key_secret(seed, "identity")
+    identity_pubkey = private_key(identity).sec().hex()
+    offer = Offer(channel_terms(), private_key(key_secret(seed, "k2")).sec().hex(), identity_pubkey)
+    v = Viewer.new(build_link(ORIGIN, "api", identity_pubkey), "regtest", key_secret(seed, "k1"), metered=True)
+    v.receive(offer.message(identity), 0)
+    persist, _show = v.accept(20_000, wallet.address, 0)
+    return persist.record
+
+
+def test_a_new_wallet_is_private_and_holds_one_key(tmp_path):
+    path = tmp_path / "sub" / "wallet.json"
+    wallet = Wallet.open(path, "regtest")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert wallet.address.startswith("bcrt1q")
+    assert json.loads(path.read_text())["secret"] == wallet.key.secret.hex()
+    wallet.close()
+    assert Wallet.open(path, "regtest").address == wallet.address
+
+
+def test_a_write_cut_short_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
+    before = (tmp_path / "wallet.json").read_bytes()
+
+    def crash(*args):
+        raise OSError("disk gone")
+    monkeypatch.setattr(os, "replace", crash)
+    wallet.servers[ORIGIN] = "02" + "11" * 32
+    with pytest.raises(WalletError, match="disk gone"):
+        wallet.save()
+    assert (tmp_path / "wallet.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wallet.json", "wallet.json.lock"], "no temporary left"
+
+
+def test_one_process_at_a_time(tmp_path):
+    wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
+    with pytest.raises(WalletError, match="in use by another pay.py"):
+        Wallet.open(tmp_path / "wallet.json", "regtest")
+    wallet.close()
+    Wallet.open(tmp_path / "wallet.json", "regtest").close()
+
+
+def test_a_wallet_of_another_network_is_refused(tmp_path):
+    Wallet.open(tmp_path / "wallet.json", "regtest").close()
+    with pytest.raises(WalletError, match="regtest wallet, not signet"):
+        Wallet.open(tmp_path / "wallet.json", "signet")
+
+
+def test_sequence_numbers_are_never_reused_across_a_reload(tmp_path):
+    wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
+    entry = wallet.add_channel(ORIGIN, "/.well-known/streamium/channels", accepted_record(wallet), {})
+    used = [wallet.next_seq(entry) for _ in range(5)]
+    assert used == [0, 1, 2, 3, 4]
+    wallet.close()  # a crash: the five were used, only the reservation was stored
+    wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
+    entry, = wallet.channels.values()
+    assert wallet.next_seq(entry) == SEQ_BLOCK
+    assert entry.viewer.key.secret == key_secret("w", "k1"), "K1 lives in the file"
+
+
+def test_a_server_under_another_identity_key_is_refused(tmp_path):
+    wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
+    record = accepted_record(wallet)
+    wallet.add_channel(ORIGIN, "/.well-known/streamium/channels", record, {})
+    wallet.check_identity(ORIGIN, record["link"]["identity_pubkey"])
+    wallet.check_identity("https://other.example", "02" + "22" * 32)
+    with pytest.raises(BadAnswer, match="now presents the identity key"):
+        wallet.check_identity(ORIGIN, "02" + "22" * 32)
+    with pytest.raises(BadAnswer):
+        wallet.add_channel(ORIGIN, "/.well-known/streamium/channels", accepted_record(wallet, "other"), {})
