@@ -77,6 +77,8 @@ def options_from_args(args) -> ServerOptions:
 
 def check_port_free(host, port):
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        # as aiohttp listens: a restart right after a crash is not refused for the old connections
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as e:

@@ -46,8 +46,8 @@ class ServerProcess:
     process, on a free port, until stop(); ready once `ready_path` answers."""
 
     def __init__(self, *args, data_dir: Path, startup_timeout=120, script=ROOT / "serve.py",
-                 ready_path="/config.json", module=None, data_dir_flag=True):
-        self.port = free_port()
+                 ready_path="/config.json", module=None, data_dir_flag=True, port=None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.script, self.ready_path = Path(module or script), ready_path
