@@ -79,8 +79,11 @@ class Control:
                        headers: Optional[dict] = None) -> Optional[Outcome]:
         """Send one message and deliver the answer to the core; None when the server answers
         202 (it waits for the funding's confirmations: send it again later)."""
-        body = canonical_json(message)
-        answer = await self.post(url, body, headers)
+        return self.answered(viewer, entry, url, message, await self.post(url, canonical_json(message), headers))
+
+    def answered(self, viewer: Viewer, entry: Optional[ChannelEntry], url: str, message: dict,
+                 answer: Answer) -> Optional[Outcome]:
+        """The server's answer to `message`, delivered to the core (see `exchange`)."""
         if answer.status == 202:
             return None
         actions = viewer.deliver(answer.body, self.now())

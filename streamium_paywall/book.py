@@ -18,7 +18,10 @@ from app.esplora import ChainApiError, TxRefused
 
 log = logging.getLogger("paywall")
 
-OFFER_TTL_S = 3600  # an offer nobody opened a channel on is dropped after this (it holds no money)
+OFFER_TTL_S = 600  # an offer nobody opened a channel on is dropped after this (it holds no money)
+HELLO_RATE = 0.2  # new offers a second per client address, in bursts of HELLO_BURST
+HELLO_BURST = 10
+MAX_HELLO_SOURCES = 10_000  # addresses whose hellos are counted (the count starts again beyond)
 FORGET_CHECK_S = 1
 
 
@@ -60,6 +63,7 @@ class Entry:
     last_used: int
     bucket: TokenBucket
     control: asyncio.Lock = field(default_factory=asyncio.Lock)  # control calls and chain rounds, not requests
+    closing: bool = False  # a close is waiting for the requests in flight: no more are admitted
     checked_at: int = 0
     publishing: set = field(default_factory=set)
 
@@ -67,9 +71,10 @@ class Entry:
 @dataclass
 class Options:
     buried: int = states.BURIED_CONFIRMATIONS
-    max_channels: int = 1000
+    max_channels: int = 1000  # funded channels; as many offers again, the oldest giving way
     idle_close_s: int = 6 * 3600
     rate_limit: float = 200.0  # requests a second per channel; 0: no limit
+    unconfirmed_total: int = 1_000_000  # sat all channels together may spend on unconfirmed funding
 
 
 class ChannelBook:
@@ -78,6 +83,7 @@ class ChannelBook:
         self.identity = store.identity_secret()
         self.live: Dict[str, Entry] = {}
         self.jobs: set = set()
+        self.hellos: Dict[str, TokenBucket] = {}
 
     def now(self) -> int:
         return int(self.clock())
@@ -101,10 +107,21 @@ class ChannelBook:
         return any(e.b.channel is not None and e.b.channel.funding.txid == funding_txid
                    for e in self.live.values() if e.b.state != states.CLOSED)
 
-    def new_channel(self) -> dict:
-        """A fresh K2 and its signed offer (stored before it leaves)."""
-        if sum(e.b.state != states.CLOSED for e in self.live.values()) >= self.options.max_channels:
+    def new_channel(self, source: str = "") -> dict:
+        """A fresh K2 and its signed offer (stored before it leaves). Offers hold no money, so the
+        oldest gives way when there are as many as max_channels; each address asks for few."""
+        bucket = self.hellos.setdefault(source, TokenBucket(HELLO_RATE, HELLO_BURST))
+        if len(self.hellos) > MAX_HELLO_SOURCES:
+            self.hellos = {source: bucket}
+        if bucket.take() is not None:
+            raise TooManyChannels("too many new channels asked from this address; try again in a minute")
+        funded = [e for e in self.live.values() if e.b.state not in (states.OFFERED, states.CLOSED)]
+        if len(funded) >= self.options.max_channels:
             raise TooManyChannels(f"{self.options.max_channels} channels are open here; try again later")
+        offers = sorted((e for e in self.live.values() if e.b.state == states.OFFERED), key=lambda e: e.created)
+        for old in offers[:max(0, len(offers) + 1 - self.options.max_channels)]:
+            self.run_now(old, old.b.stop(self.now()))
+            self._forget(old)
         b = Broadcaster.new(self.terms, self.identity, new_secret(os.urandom), self.options.buried,
                             taken=self._taken, metered=True)
         now = self.now()
@@ -120,6 +137,16 @@ class ChannelBook:
     def get(self, k2: str) -> Optional[Entry]:
         return self.live.get(k2)
 
+    def unconfirmed_total(self) -> int:
+        """Sat spent or reserved on channels whose funding is not confirmed: the paywall's whole
+        exposure to funding that can still be double-spent (each channel has its own bound too)."""
+        return sum(e.b.spent + e.b.reserved for e in self.live.values()
+                   if e.b.state == states.OPEN and not e.b.funding_confirmed)
+
+    def _forget(self, entry: Entry) -> None:
+        self.store.forget_channel(entry.k2)
+        self.live.pop(entry.k2, None)
+
     # ---- carrying out the core's actions ------------------------------------------------
 
     def run_now(self, entry: Entry, actions: List) -> List[dict]:
@@ -127,7 +154,7 @@ class ChannelBook:
         sent = []
         for action in actions:
             if isinstance(action, Persist):
-                self.store.put_channel(entry.k2, action.record, self.now())
+                self.store.put_channel(entry.k2, entry.b.record(), self.now())
             elif isinstance(action, Send):
                 sent.append(action.message)
             elif isinstance(action, (Broadcast, LookUpInputs)):
@@ -142,7 +169,9 @@ class ChannelBook:
         for action in actions:
             now = self.now()
             if isinstance(action, Persist):
-                self.store.put_channel(entry.k2, action.record, now)
+                # the channel as it is now: requests served while this ran changed it since the
+                # action was made, and an older copy must never replace a newer one
+                self.store.put_channel(entry.k2, entry.b.record(), now)
             elif isinstance(action, Send):
                 sent.append(action.message)
             elif isinstance(action, LookUpInputs):
@@ -224,15 +253,14 @@ class ChannelBook:
     async def check(self, entry: Entry, now: int) -> None:
         b, idle = entry.b, now - entry.last_used
         actions = b.tick(now)
-        if b.state == states.OFFERED and idle >= OFFER_TTL_S:
+        if b.state == states.OFFERED and now - entry.created >= OFFER_TTL_S:
             actions += b.stop(now)
         elif b.state in (states.REFUND_SIGNED, states.OPEN) and idle >= self.options.idle_close_s:
             log.info("channel %s… idle for %d s: settling", entry.k2[:12], idle)
             actions += b.stop(now)
+        await self.carry_out(entry, actions)
         if chain_watch.broadcaster_round_due(b, entry.checked_at, now):
             entry.checked_at = now
-            actions += await chain_watch.quietly(chain_watch.broadcaster_round(self.api, b, now))
-        await self.carry_out(entry, actions)
+            await self.carry_out(entry, await chain_watch.quietly(chain_watch.broadcaster_round(self.api, b, now)))
         if states.may_forget(b.state):
-            self.store.forget_channel(entry.k2)
-            del self.live[entry.k2]
+            self._forget(entry)

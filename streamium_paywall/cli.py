@@ -47,6 +47,10 @@ def parse_args(argv):
     p.add_argument("--min-deposit", type=int, default=5000, metavar="SATS", help="smallest channel (default 5000)")
     p.add_argument("--max-unconfirmed", type=int, metavar="SATS",
                    help="what a channel may spend before its funding confirms (default 100 requests)")
+    p.add_argument("--max-unconfirmed-total", type=int, default=1_000_000, metavar="SATS",
+                   help="what all channels together may spend before their funding confirms (default 1000000)")
+    p.add_argument("--metrics-path", default="/metrics", metavar="PATH",
+                   help="Prometheus metrics, public (default /metrics; '' for none)")
     p.add_argument("--confirmations", type=int, default=0, help="funding confirmations before use (default 0)")
     p.add_argument("--fee-rate", type=int, metavar="SAT/VB", help="closing fee rate (default: the chain's estimate)")
     p.add_argument("--buried", type=int, default=6, metavar="N",
@@ -76,9 +80,9 @@ def settings_from_args(args) -> Settings:
         db=args.db or str(Path.cwd() / f"paywall-{args.network}.sqlite3"),
         name=args.name or urlsplit(args.upstream).netloc or "API", fee_rate=args.fee_rate,
         min_deposit_sat=args.min_deposit, refund_lock_s=args.refund_lock, max_unconfirmed_sat=args.max_unconfirmed,
-        confirmations=args.confirmations, upstream_timeout=args.upstream_timeout,
+        confirmations=args.confirmations, upstream_timeout=args.upstream_timeout, metrics_path=args.metrics_path,
         channels=Options(buried=args.buried, max_channels=args.max_channels, idle_close_s=args.idle_close,
-                         rate_limit=args.rate_limit))
+                         rate_limit=args.rate_limit, unconfirmed_total=args.max_unconfirmed_total))
 
 
 def main(argv=None):

@@ -6,6 +6,7 @@ with a K2-signed receipt. In front of any handler: the reverse proxy's, or an AP
 import asyncio
 import hashlib
 import json
+import logging
 import math
 from collections import Counter
 
@@ -21,6 +22,7 @@ from app.paid_http import (CHANNELS_PATH, IDEMPOTENCY_HEADER, PAYMENT_HEADER, PR
 from .book import ChainUnavailable, ChannelBook, TooManyChannels
 from .prices import PriceList, Route
 
+log = logging.getLogger("paywall")
 CREDIT_STATUS = {"not_open": 409, "closed": 410, "expiring": 410, "no_credit": 402, "unconfirmed": 402}
 UNCONFIRMED_RETRY_S = 10
 
@@ -37,12 +39,26 @@ def _message(status: int, msg: dict) -> web.Response:
     return web.json_response(msg, status=status)
 
 
+def _unclear_target(request: web.Request):
+    """Why the request target could name another resource than it seems to ('' if it cannot): the
+    price is decided on the path, the target is forwarded as sent, so both must read the same."""
+    raw = request.raw_path
+    if not raw.startswith("/"):
+        return "the request target must be a path (origin-form), not an absolute URL"
+    raw_path = raw.split("?", 1)[0]
+    if "//" in raw_path or "\\" in raw_path or any(code in raw_path.lower() for code in ("%2f", "%5c", "%2e")):
+        return "the path must not hide separators or dots in escapes, nor hold empty segments"
+    if any(segment in (".", "..") for segment in request.path.split("/")):
+        return "the path must not hold . or .. segments"
+    return ""
+
+
 def _fingerprint(method: str, target: str, body: bytes) -> str:
     return hashlib.sha256(f"{method}:{target}:{hashlib.sha256(body).hexdigest()}".encode()).hexdigest()
 
 
 def _body(response) -> bytes:
-    body = response.body
+    body = getattr(response, "body", None)
     if body is None:
         return b""
     if isinstance(body, (bytes, bytearray)):
@@ -51,8 +67,10 @@ def _body(response) -> bytes:
 
 
 class Paywall:
-    def __init__(self, book: ChannelBook, prices: PriceList, upstream_timeout: float = 30.0):
+    def __init__(self, book: ChannelBook, prices: PriceList, upstream_timeout: float = 30.0,
+                 metrics_path: str = "/metrics"):
         self.book, self.prices, self.upstream_timeout = book, prices, upstream_timeout
+        self.metrics_path = metrics_path
         self.counts = Counter()
         terms = book.terms
         change = p2wpkh(bytes(33))
@@ -69,14 +87,17 @@ class Paywall:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler):
+        unclear = _unclear_target(request)
+        if unclear:
+            return problem(400, "bad_target", unclear)
         path = request.path
         if path == CHANNELS_PATH or path.startswith(CHANNELS_PATH + "/"):
             return await self.control(request)
-        if path == "/metrics" and request.method == "GET":
+        if self.metrics_path and path == self.metrics_path and request.method == "GET":
             return web.Response(text=self.metrics(), content_type="text/plain", charset="utf-8")
         if self.prices.is_free(path):
             self.counts["free"] += 1
-            return await handler(request)
+            return await self._free(request, handler)
         route = self.prices.route(request.method, path)
         if route is None:
             return problem(403, "not_offered", f"{request.method} {path} is not offered here")
@@ -85,6 +106,17 @@ class Paywall:
             self.counts["quoted"] += 1
             return self.quote(route)
         return await self.paid(request, handler, route, header)
+
+    async def _free(self, request, handler) -> web.Response:
+        """A free path: the API's answer, or a clear 502/504 when it gives none."""
+        try:
+            return await asyncio.wait_for(handler(request), self.upstream_timeout)
+        except web.HTTPException:
+            raise
+        except asyncio.TimeoutError:
+            return problem(504, "upstream_failed", "the API did not answer in time")
+        except Exception as e:  # noqa: BLE001  (the API down, or a bug in it: said as one line)
+            return problem(502, "upstream_failed", f"the API failed: {type(e).__name__}")
 
     def quote(self, route: Route) -> web.Response:
         terms = self.book.terms
@@ -113,31 +145,43 @@ class Paywall:
         except ProtocolError:
             return self._refused(401, "bad_auth", "the payment header is not signed by this channel's client "
                                                   "for this request")
-        if b.state != states.OPEN:
-            return self._refused(410, "closed", f"the channel is {b.state}: open a new one", **self._state(b))
+        fingerprint = _fingerprint(request.method, target, body)
+        stored = book.store.answer(entry.k2, key) if key else None
+        # From here the header is used up, whatever the answer: a refused header never works later.
+        if not book.store.claim(entry.k2, payment.seq, key if stored is None else "", fingerprint, now):
+            return self._refused(409, "replayed", f"seq {payment.seq} was used before on this channel",
+                                 **self._state(b))
+        if stored is not None:
+            return self._again(request, entry, payment, stored, fingerprint)
+        refusal = self._admission(entry, payment, route, now)
+        if refusal is not None:
+            book.store.finish(entry.k2, payment.seq, refusal.status, 0, "", None, now)
+            return refusal
+        return await self._deliver(request, handler, entry, payment, route, key)
+
+    def _admission(self, entry, payment: Payment, route: Route, now: int):
+        """None once `route.price` is reserved for this request, else the refusal (§4 steps 3, 6, 7)."""
+        b = entry.b
+        if b.state in b.PRE_OPEN_STATES:
+            return self._refused(409, "not_open", "the channel is not open yet: send commit", **self._state(b))
+        if b.state != states.OPEN or entry.closing:
+            return self._refused(410, "closed", f"the channel is {'closing' if entry.closing else b.state}: "
+                                                "open a new one", **self._state(b))
         wait = entry.bucket.take()
         if wait is not None:
             return self._refused(429, "rate_limited", "too many requests on this channel", retry_after=wait)
-        if book.store.seen(entry.k2, payment.seq):
-            return self._refused(409, "replayed", f"seq {payment.seq} was used before on this channel",
-                                 **self._state(b))
-        fingerprint = _fingerprint(request.method, target, body)
-        if key:
-            stored = book.store.answer(entry.k2, key)
-            if stored is not None:
-                return self._again(stored, fingerprint)
         refusal = self._take_voucher(entry, payment, route, now)
         if refusal is not None:
             return refusal
+        if not b.funding_confirmed and self.book.unconfirmed_total() + route.price > self.book.options.unconfirmed_total:
+            return self._refused(402, "unconfirmed", "this paywall carries no more on unconfirmed funding now",
+                                 retry_after=UNCONFIRMED_RETRY_S, **self._state(b))
         try:
             b.admit(route.price, now)
         except CreditRefused as e:
             retry = UNCONFIRMED_RETRY_S if e.reason == "unconfirmed" else None
             return self._refused(CREDIT_STATUS[e.reason], e.reason, e.message, retry_after=retry, **self._state(b))
-        if not book.store.claim(entry.k2, payment.seq, key, fingerprint, now):
-            b.release(route.price)
-            return self._refused(409, "replayed", f"seq {payment.seq} was used before on this channel")
-        return await self._deliver(request, handler, entry, payment, route, key)
+        return None
 
     def _take_voucher(self, entry, payment: Payment, route: Route, now: int):
         """A higher cumulative payment is the protocol's `pay`, checked and stored first; a lower one
@@ -159,44 +203,64 @@ class Paywall:
         b, price = entry.b, route.price
         try:
             response = await asyncio.wait_for(handler(request), self.upstream_timeout)
-            body = _body(response)
         except web.HTTPException as answer:  # a handler's HTTP answer is an answer
             headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
             response = web.Response(status=answer.status, reason=answer.reason, headers=headers, body=answer.body)
-            body = _body(response)
         except asyncio.TimeoutError:
-            response, body = problem(504, "upstream_failed", "the API did not answer in time"), None
+            response = problem(504, "upstream_failed", "the API did not answer in time")
         except Exception as e:  # noqa: BLE001  (whatever the handler raised: not delivered, not charged)
-            response, body = problem(502, "upstream_failed", f"the API failed: {type(e).__name__}"), None
-        delivered = body is not None and response.status < 500
+            response = problem(502, "upstream_failed", f"the API failed: {type(e).__name__}")
         now = self.book.now()
+        if getattr(response, "prepared", False):  # a handler that streamed: sent already, no receipt possible
+            log.warning("%s %s streamed its answer: charged without a receipt", request.method, request.path)
+            self.book.store.finish(entry.k2, payment.seq, response.status, price, "", b.charge(price)[0].record, now)
+            return response
+        delivered = response.status < 500
         if delivered:
             record, charged = b.charge(price)[0].record, price
         else:
             b.release(price)
-            record, charged, body = None, 0, _body(response)
-        receipt = Receipt.make(b.key.secret, entry.k2, payment.seq, response.status, charged, b.spent, b.amount, body)
+            record, charged = None, 0
+        body = _body(response)
+        receipt = self._receipt(request, entry, payment, response.status, charged, body)
         keep = None
         if key and delivered:
             keep = ([[k, v] for k, v in response.headers.items() if k.lower() != "content-length"], body)
-        self.book.store.finish(entry.k2, payment.seq, response.status, charged, receipt.header(), record, now, keep)
+        self.book.store.finish(entry.k2, payment.seq, response.status, charged, receipt, record, now, keep)
         entry.last_used = now
         self.counts["charged" if delivered else "upstream_failed"] += 1
-        response.headers[RECEIPT_HEADER] = receipt.header()
+        response.headers[RECEIPT_HEADER] = receipt
         return response
 
-    def _again(self, stored, fingerprint: str) -> web.Response:
-        """A retry under the same Idempotency-Key: the stored answer, charged nothing more."""
+    @staticmethod
+    def _receipt(request, entry, payment: Payment, status: int, charged: int, body: bytes) -> str:
+        """K2's receipt for this answer (a HEAD answer has no body, whatever the handler made)."""
+        b = entry.b
+        delivered = b"" if request.method == "HEAD" else body
+        return Receipt.make(b.key.secret, entry.k2, payment.seq, status, charged, b.spent, b.amount,
+                            delivered).header()
+
+    def _again(self, request, entry, payment: Payment, stored, fingerprint: str) -> web.Response:
+        """A retry under the same Idempotency-Key: the stored answer, charged nothing more, with a
+        receipt for this retry's header."""
+        now = self.book.now()
         if stored.fingerprint != fingerprint:
-            return self._refused(422, "idempotency_conflict", "this Idempotency-Key was used for another request")
-        if not stored.done:
-            return self._refused(409, "in_progress", "the request with this Idempotency-Key is still running",
-                                 retry_after=1)
+            refusal = self._refused(422, "idempotency_conflict", "this Idempotency-Key was used for another request")
+        elif not stored.done:
+            refusal = self._refused(409, "in_progress", "the request with this Idempotency-Key is still running",
+                                    retry_after=1)
+        else:
+            refusal = None
+        if refusal is not None:
+            self.book.store.finish(entry.k2, payment.seq, refusal.status, 0, "", None, now)
+            return refusal
         self.counts["repeated"] += 1
         response = web.Response(status=stored.status, body=stored.body)
         for name, value in stored.headers:
             response.headers.add(name, value)
-        response.headers[RECEIPT_HEADER] = stored.receipt
+        receipt = self._receipt(request, entry, payment, stored.status, 0, stored.body)
+        self.book.store.finish(entry.k2, payment.seq, stored.status, 0, receipt, None, now)
+        response.headers[RECEIPT_HEADER] = receipt
         return response
 
     def _refused(self, status, reason, detail, retry_after=None, **extra) -> web.Response:
@@ -223,7 +287,7 @@ class Paywall:
             if msg["type"] != "hello":
                 return _message(400, messages.error("bad_message", "a new channel starts with hello"))
             try:
-                return _message(201, book.new_channel())
+                return _message(201, book.new_channel(request.remote or ""))
             except TooManyChannels as e:
                 return problem(503, "too_many_channels", str(e), retry_after=60)
         entry = book.get(request.path[len(CHANNELS_PATH) + 1:])
@@ -236,12 +300,46 @@ class Paywall:
             if refusal is not None:
                 return refusal
         async with entry.control:
+            if msg["type"] == "close" and entry.b.state == states.OPEN:
+                await self._drain(entry)
+                refusal = self._uncovered(entry, msg)
+                if refusal is not None:
+                    entry.closing = False
+                    return refusal
             try:
                 sent = await book.carry_out(entry, entry.b.deliver(msg, book.now()))
             except ChainUnavailable as e:
                 return problem(503, "chain_unavailable", f"{e}; send it again", retry_after=10)
-        entry.last_used = book.now()
-        return self._control_answer(entry, sent)
+            finally:
+                entry.closing = False
+        answer = self._control_answer(entry, sent)
+        if answer.status < 300:
+            entry.last_used = book.now()
+        return answer
+
+    def _uncovered(self, entry, msg):
+        """A close the core would settle on the best payment instead (its amount short of what was
+        charged, above what was paid, or not K1's signature): refused, so that an honest client
+        re-signs rather than overpays. The channel stays open."""
+        b = entry.b
+        if not b.amount:
+            return None
+        if "amount" not in msg:
+            return problem(409, "close_not_exact", "with a payment on the channel, close carries amount and sig "
+                                                   "(the amount spent)", **self._state(b))
+        if not b.covers(msg["amount"], msg["sig"], self.book.now()):
+            least = max(b.offer.terms.min_payment_sat, b.owed(self.book.now()))
+            return problem(409, "close_not_exact", f"close for an amount from {least} to {b.amount} sat, signed "
+                                                   "by the channel's key", **self._state(b))
+        return None
+
+    async def _drain(self, entry) -> None:
+        """Before a close: admit no more requests and let those in flight finish (each within the
+        upstream timeout), so the close settles on every charge and nothing is served after it."""
+        entry.closing = True
+        deadline = asyncio.get_running_loop().time() + self.upstream_timeout + 1
+        while entry.b.reserved and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
 
     def _authenticate(self, request, entry, raw: bytes):
         """A close proves K1 with a payment header for this very request (§3)."""
@@ -267,10 +365,12 @@ class Paywall:
         if "error" in by_type:
             status = 409 if by_type["error"]["code"] in ("not_open", "channel_closed") else 400
             return _message(status, by_type["error"])
-        for kind in ("closed", "release", "commit_ack", "refund_sig"):
+        b = entry.b
+        if "closed" in by_type:  # and what it settled on: the client can check it is what it sent
+            return _message(200, {**by_type["closed"], "amount": b.amount, "spent": b.spent})
+        for kind in ("release", "commit_ack", "refund_sig"):
             if kind in by_type:
                 return _message(200, by_type[kind])
-        b = entry.b
         if b.state == states.REFUND_SIGNED and b.funding_confirmations is not None:
             return _message(202, {"v": messages.VERSION, "waiting": "confirmations",
                                   "confirmations": b.funding_confirmations, "needed": b.offer.terms.confirmations})

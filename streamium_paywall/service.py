@@ -45,6 +45,7 @@ class Settings:
     max_unconfirmed_sat: Optional[int] = None  # None: 100 requests at the highest price
     confirmations: int = 0
     upstream_timeout: float = 30.0
+    metrics_path: str = "/metrics"  # '' for none: it is public, and hides the API's own path of that name
     channels: Options = field(default_factory=Options)
 
     def terms(self, fee_rate: int) -> Terms:
@@ -88,7 +89,7 @@ def setup(app: web.Application, settings: Settings) -> None:
             raise SettingsError(f"cannot open the database {settings.db}: {e}")
         book = ChannelBook(store, settings.terms(fee_rate), api, settings.channels)
         book.load()
-        app[GATE] = Paywall(book, settings.prices, settings.upstream_timeout)
+        app[GATE] = Paywall(book, settings.prices, settings.upstream_timeout, settings.metrics_path)
         watcher = asyncio.ensure_future(book.watch())
         yield
         watcher.cancel()

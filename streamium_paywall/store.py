@@ -86,9 +86,6 @@ class Store:
             self.db.execute("DELETE FROM channels WHERE k2 = ?", (k2,))
             self.db.execute("DELETE FROM requests WHERE k2 = ?", (k2,))
 
-    def seen(self, k2: str, seq: int) -> bool:
-        return self.db.execute("SELECT 1 FROM requests WHERE k2 = ? AND seq = ?", (k2, seq)).fetchone() is not None
-
     def claim(self, k2: str, seq: int, idem: str, fingerprint: str, now: int) -> bool:
         """Mark `seq` used (before the upstream is called); False if it was used before."""
         try:

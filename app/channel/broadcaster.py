@@ -481,11 +481,11 @@ class Broadcaster(Peer):
         covers what was served and K1 signed it."""
         if ("amount" in msg) != ("sig" in msg):
             raise ProtocolError(BAD_MESSAGE, "close carries amount and sig together, or neither")
-        if "amount" in msg and self.amount and self._covers(msg["amount"], msg["sig"], now):
+        if "amount" in msg and self.amount and self.covers(msg["amount"], msg["sig"], now):
             self.amount, self.pay_sig = msg["amount"], msg["sig"]
         return self._close(None, now)
 
-    def _covers(self, amount: int, sig: str, now: int) -> bool:
+    def covers(self, amount: int, sig: str, now: int) -> bool:
         """v2 §F: `amount` pays at least what was served, at most what was paid, and K1 signed it."""
         if not max(self.offer.terms.min_payment_sat, self.owed(now)) <= amount <= self.amount:
             return False

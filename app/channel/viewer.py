@@ -219,8 +219,9 @@ class Viewer(Peer):
         if self.state in (states.JOINING, states.FUNDING):
             self.state, self.end_reason = states.CLOSED, "abandoned"
             return [Persist(self.record()), Closed("abandoned")]
-        if self.state not in (states.REFUND_SIGNED, states.OPEN):
-            return []
+        again = self.state == states.CLOSING and amount is not None and self.closing_txid is None
+        if self.state not in (states.REFUND_SIGNED, states.OPEN) and not again:
+            return []  # (a close the broadcaster has not settled yet may be signed again for another amount)
         fields = {}
         if amount is not None and self.amount:
             if not self.offer.terms.min_payment_sat <= amount <= self.amount:

@@ -120,7 +120,8 @@ async def test_a_retry_with_the_same_idempotency_key_gets_the_stored_answer_not_
     key = {"Idempotency-Key": "order-7"}
     first = await client.request("POST", "/v1/echo", b"buy", headers=key)
     again = await client.request("POST", "/v1/echo", b"buy", headers=key)  # a new header, the same key
-    assert first[:2] == again[:2] and first[2] == again[2]
+    assert first[:2] == again[:2] and (first[2].seq, first[2].charged) == (1, PRICE)
+    assert (again[2].seq, again[2].charged, again[2].spent, again[2].status) == (2, 0, PRICE, 200)  # its own receipt
     assert toy.calls == 1 and ledger(paywall, client)[1] == PRICE
     other = await client.request("POST", "/v1/echo", b"sell", headers=key)
     assert other[0] == 422 and toy.calls == 1
