@@ -21,6 +21,7 @@ from .quote import Quote
 from .wallet import ChannelEntry
 
 REQUESTS_PER_DEPOSIT = 200  # the default deposit pays this many requests at the quoted price
+UNASKED_DEPOSIT_SAT = 100_000  # a server asking more locks that much only with an explicit --deposit
 COMMIT_POLL_S = 5
 
 
@@ -37,6 +38,10 @@ async def open_channel(ctl: Control, origin: str, quote: Quote, deposit: Optiona
     """A new open channel with the server at `origin` that sent `quote`."""
     wallet = ctl.wallet
     wallet.check_identity(origin, quote.identity_pubkey)
+    least = quote.terms["min_deposit_sat"]
+    if deposit is None and least > UNASKED_DEPOSIT_SAT:
+        raise PayError(f"{origin} asks a deposit of at least {least} sat (locked in the channel until it "
+                       f"closes): pass --deposit {least} or more to accept it; nothing was paid")
     estimate = await ctl.api.fee_rate()
     planned = deposit or default_capacity(quote, quote.terms["close_fee_sat"], budget)
     rate = max(quote.terms["fee_rate_sat_vb"], estimate)

@@ -24,7 +24,6 @@ from .prices import PriceList, Route
 
 log = logging.getLogger("paywall")
 CREDIT_STATUS = {"not_open": 409, "closed": 410, "expiring": 410, "no_credit": 402, "unconfirmed": 402}
-UNCONFIRMED_RETRY_S = 10
 
 
 def problem(status: int, reason: str, detail: str, retry_after=None, **extra) -> web.Response:
@@ -175,11 +174,11 @@ class Paywall:
             return refusal
         if not b.funding_confirmed and self.book.unconfirmed_total() + route.price > self.book.options.unconfirmed_total:
             return self._refused(402, "unconfirmed", "this paywall carries no more on unconfirmed funding now",
-                                 retry_after=UNCONFIRMED_RETRY_S, **self._state(b))
+                                 retry_after=self._unconfirmed_retry_s, **self._state(b))
         try:
             b.admit(route.price, now)
         except CreditRefused as e:
-            retry = UNCONFIRMED_RETRY_S if e.reason == "unconfirmed" else None
+            retry = self._unconfirmed_retry_s if e.reason == "unconfirmed" else None
             return self._refused(CREDIT_STATUS[e.reason], e.reason, e.message, retry_after=retry, **self._state(b))
         return None
 
@@ -262,6 +261,11 @@ class Paywall:
         self.book.store.finish(entry.k2, payment.seq, stored.status, 0, receipt, None, now)
         response.headers[RECEIPT_HEADER] = receipt
         return response
+
+    @property
+    def _unconfirmed_retry_s(self) -> int:
+        """A request refused for unconfirmed funding may try again once the chain was asked again."""
+        return self.book.terms.pay_interval_s
 
     def _refused(self, status, reason, detail, retry_after=None, **extra) -> web.Response:
         self.counts["refused"] += 1

@@ -23,7 +23,6 @@ from .prices import PriceList
 from .proxy import proxy_handler, upstream_session
 from .store import Store
 
-CHAIN_CHECK_S = 10  # T1 unconfirmed is checked this often (the offer's pay_interval_s, v2 §B)
 GATE = web.AppKey("streamium_paywall", Paywall)
 
 
@@ -46,6 +45,7 @@ class Settings:
     confirmations: int = 0
     upstream_timeout: float = 30.0
     metrics_path: str = "/metrics"  # '' for none: it is public, and hides the API's own path of that name
+    chain_check_s: int = 10  # an unconfirmed funding is checked this often (the offer's pay_interval_s, v2 §B)
     channels: Options = field(default_factory=Options)
 
     def terms(self, fee_rate: int) -> Terms:
@@ -58,7 +58,7 @@ class Settings:
         terms = Terms(name=self.name[:100], network=self.network, rate_sat_per_min=highest,
                       payout_address=self.payout_address, min_deposit_sat=self.min_deposit_sat,
                       min_payment_sat=dust(payout), fee_rate_sat_vb=fee_rate, refund_lock_s=self.refund_lock_s,
-                      pay_interval_s=CHAIN_CHECK_S, prepay_s=0, grace_s=0,
+                      pay_interval_s=self.chain_check_s, prepay_s=0, grace_s=0,
                       max_unconfirmed_sat=self.max_unconfirmed_sat or max(dust(payout), 100 * highest),
                       confirmations=self.confirmations)
         try:

@@ -40,11 +40,12 @@ class PaywallUnderTest:
         self.server = None
 
     async def start(self):
-        options = self.overrides.pop("options", Options(buried=1))
-        settings = Settings(prices=PriceList((Route.parse(f"* /v1/*={PRICE}"),), ("/health",)),
-                            payout_address=self.payout, network="regtest", esplora=self.esplora_url, db=self.db,
-                            name="Toy API", fee_rate=2, min_deposit_sat=5000, refund_lock_s=86_400,
-                            channels=options, **self.overrides)
+        options = self.overrides.get("options", Options(buried=1))
+        fields = dict(prices=PriceList((Route.parse(f"* /v1/*={PRICE}"),), ("/health",)),
+                      payout_address=self.payout, network="regtest", esplora=self.esplora_url, db=self.db,
+                      name="Toy API", fee_rate=2, min_deposit_sat=5000, refund_lock_s=86_400)
+        chosen = {k: v for k, v in self.overrides.items() if k != "options"}
+        settings = Settings(**{**fields, **chosen, "channels": options})
         app = web.Application()
         setup(app, settings)
         proxy(app, self.upstream_url)
@@ -143,9 +144,10 @@ async def another_paywall(world, tmp_path, options):
         await other.stop()
 
 
-@pytest.fixture
-async def world(tmp_path):
-    """(devnet, toy API, paywall, HTTP session): everything real but the clock of the blocks."""
+@contextlib.asynccontextmanager
+async def running(tmp_path, **settings):
+    """(devnet, toy API, paywall, its esplora URL): the devnet mines only when told; `settings`
+    are the paywall's (Settings fields, `options` for its channels)."""
     devnet_app = make_devnet_app(tmp_path / "devnet", block_interval=3600)
     root = web.Application()
     root.add_subapp("/api", devnet_app)
@@ -154,13 +156,22 @@ async def world(tmp_path):
     toy = ToyApi()
     upstream = TestServer(toy.app())
     await upstream.start_server()
-    paywall = PaywallUnderTest(tmp_path, str(chain.make_url("/api")), str(upstream.make_url("")).rstrip("/"))
+    esplora_url = str(chain.make_url("/api"))
+    paywall = PaywallUnderTest(tmp_path / "paywall", esplora_url, str(upstream.make_url("")).rstrip("/"), **settings)
     await paywall.start()
-    async with aiohttp.ClientSession() as session:
-        yield devnet_app[DEVNET], toy, paywall, session
-    await paywall.stop()
-    await upstream.close()
-    await chain.close()
+    try:
+        yield devnet_app[DEVNET], toy, paywall, esplora_url
+    finally:
+        await paywall.stop()
+        await upstream.close()
+        await chain.close()
+
+
+@pytest.fixture
+async def world(tmp_path):
+    """(devnet, toy API, paywall, HTTP session): everything real but the clock of the blocks."""
+    async with running(tmp_path) as (devnet, toy, paywall, _), aiohttp.ClientSession() as session:
+        yield devnet, toy, paywall, session
 
 
 @pytest.fixture
