@@ -4,16 +4,18 @@ its client share it, and so could a page.
 
 A paid request carries `Streamium-Payment`: the channel (K2), a sequence number never used
 before on that channel, the cumulative payment with K1's signature of its T3 (the voucher), and
-K1's signature over the request itself (method, target, body, Idempotency-Key), so a captured
-header is good for that one request only. Its answer carries `Streamium-Receipt`: what it cost,
-the channel's totals, K2's signature over them and over the body delivered.
+a MAC over the request itself (method, target, body, Idempotency-Key) under a key only K1 and K2
+can compute (ECDH), so a captured header is good for that one request only. Its answer carries
+`Streamium-Receipt`: what it cost, the channel's totals, K2's signature over them and over the
+body delivered (a signature: the client can show it to anyone).
 """
 
+import hmac
 import re
 from dataclasses import dataclass
 from typing import Optional
 
-from embit import hashes
+from embit import ec, hashes
 
 from app.channel.errors import BAD_PAYMENT, ProtocolError
 from app.channel.messages import signature as check_signature
@@ -27,31 +29,39 @@ PROBLEM_TYPE = "application/problem+json"
 MAX_HEADER_CHARS = 1024
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 MAX_SEQ = 2**63 - 1
-_ITEM = re.compile(r"\s*([a-z0-9]+)=([0-9a-f]+)\s*\Z")
-_PUBKEY = re.compile(r"\A0[23][0-9a-f]{64}\Z")
+_NUMBER = r"(0|[1-9][0-9]{0,18})"
+_HEX = r"([0-9a-f]+)"
+_KEY = r"(0[23][0-9a-f]{64})"
+# Each header in exactly one form (the order and the ", " between fields are part of it): one
+# match parses it, and a header made another way is refused rather than guessed at.
+_PAYMENT = re.compile(rf"channel={_KEY}, seq={_NUMBER}, amount={_NUMBER}, voucher={_HEX}, auth=([0-9a-f]{{64}})")
+_RECEIPT = re.compile(rf"channel={_KEY}, seq={_NUMBER}, status={_NUMBER}, charged={_NUMBER}, spent={_NUMBER}, "
+                      rf"signed={_NUMBER}, sig={_HEX}")
+MAX_AMOUNT = 21 * 10**14
 
 
 class WireError(ValueError):
     """A header that is not of this binding's form (HTTP 400)."""
 
 
-def _fields(text: str, names: tuple) -> dict:
-    if type(text) is not str or len(text) > MAX_HEADER_CHARS:
-        raise WireError(f"the header must be at most {MAX_HEADER_CHARS} characters")
-    items = {}
-    for part in text.split(","):
-        found = _ITEM.match(part)
-        if not found or found.group(1) in items:
-            raise WireError("the header must be name=value pairs, each once, lowercase hex or digits")
-        items[found.group(1)] = found.group(2)
-    if set(items) != set(names):
-        raise WireError("the header must have exactly " + ", ".join(names))
-    return items
+def _match(pattern, text, form: str):
+    found = pattern.fullmatch(text) if type(text) is str and len(text) <= MAX_HEADER_CHARS else None
+    if found is None:
+        raise WireError(f"the header must be exactly {form}, lowercase hex, whole numbers without leading zeros")
+    return found.groups()
 
 
-def _number(value: str, name: str, high: int) -> int:
-    if not value.isdigit() or (len(value) > 1 and value[0] == "0") or int(value) > high:
-        raise WireError(f"{name} must be a whole number from 0 to {high}, without leading zeros")
+def _signature(value: str, name: str) -> str:
+    try:
+        check_signature(name, value)
+    except ProtocolError as e:
+        raise WireError(e.message)
+    return value
+
+
+def _at_most(value: str, name: str, high: int) -> int:
+    if int(value) > high:
+        raise WireError(f"{name} must be at most {high}")
     return int(value)
 
 
@@ -59,12 +69,20 @@ def _digest(*parts) -> bytes:
     return hashes.sha256(":".join(str(p) for p in parts).encode("utf-8"))
 
 
-def request_digest(channel: str, seq: int, amount: int, method: str, target: str, body: bytes,
-                   idempotency_key: str) -> bytes:
-    """What K1 signs for one request: the channel, the sequence number, the payment it goes with,
-    the method, the request target exactly as sent (path and query), the body and its key."""
-    return _digest("streamium-request", 2, channel, seq, amount, method.upper(), target,
-                   hashes.sha256(body).hex(), idempotency_key)
+def request_key(secret: bytes, peer_pubkey: str) -> bytes:
+    """The key of a channel's request MACs, the same from either side: K1's secret with K2, or
+    K2's with K1 (libsecp256k1's ECDH, the SHA-256 of the shared point, then tagged)."""
+    shared = private_key(secret).ecdh(ec.PublicKey.parse(bytes.fromhex(peer_pubkey)))
+    return hashes.sha256(b"streamium-request-key:2:" + shared)
+
+
+def request_mac(key: bytes, channel: str, seq: int, amount: int, method: str, target: str, body: bytes,
+                idempotency_key: str) -> str:
+    """The MAC of one request: the channel, the sequence number, the payment it goes with, the
+    method, the request target exactly as sent (path and query), the body and its key."""
+    text = ":".join(str(p) for p in ("streamium-request", 2, channel, seq, amount, method.upper(), target,
+                                     hashes.sha256(body).hex(), idempotency_key))
+    return hmac.new(key, text.encode("utf-8"), "sha256").hexdigest()
 
 
 def receipt_digest(channel: str, seq: int, status: int, charged: int, spent: int, signed: int, body: bytes) -> bytes:
@@ -81,7 +99,7 @@ class Payment:
     seq: int  # never used before on this channel
     amount: int  # cumulative payment (the voucher), sat
     voucher: str  # K1's signature of T3(amount), DER + sighash byte, hex
-    auth: str  # K1's signature of request_digest(...), DER, hex
+    auth: str  # request_mac(...), 32 bytes, hex
 
     def header(self) -> str:
         return (f"channel={self.channel}, seq={self.seq}, amount={self.amount}, "
@@ -89,28 +107,24 @@ class Payment:
 
     @classmethod
     def parse(cls, text: str) -> "Payment":
-        f = _fields(text, ("channel", "seq", "amount", "voucher", "auth"))
-        if not _PUBKEY.match(f["channel"]):
-            raise WireError("channel must be the channel's key K2, 66 lowercase hex characters")
-        for name in ("voucher", "auth"):
-            try:
-                check_signature(name, f[name])
-            except ProtocolError as e:
-                raise WireError(e.message)
-        return cls(f["channel"], _number(f["seq"], "seq", MAX_SEQ), _number(f["amount"], "amount", 21 * 10**14),
-                   f["voucher"], f["auth"])
+        channel, seq, amount, voucher, auth = _match(
+            _PAYMENT, text, "channel=<K2>, seq=<n>, amount=<sat>, voucher=<sig>, auth=<mac>")
+        return cls(channel, _at_most(seq, "seq", MAX_SEQ), _at_most(amount, "amount", MAX_AMOUNT),
+                   _signature(voucher, "voucher"), auth)
 
     @classmethod
-    def make(cls, k1_secret: bytes, channel: str, seq: int, amount: int, voucher: str, method: str, target: str,
+    def make(cls, key: bytes, channel: str, seq: int, amount: int, voucher: str, method: str, target: str,
              body: bytes, idempotency_key: str = "") -> "Payment":
-        digest = request_digest(channel, seq, amount, method, target, body, idempotency_key)
-        return cls(channel, seq, amount, voucher, sign(private_key(k1_secret), digest, sighash=False).hex())
+        """`key`: the channel's `request_key`."""
+        mac = request_mac(key, channel, seq, amount, method, target, body, idempotency_key)
+        return cls(channel, seq, amount, voucher, mac)
 
-    def verify(self, k1_hex: str, method: str, target: str, body: bytes, idempotency_key: str) -> None:
-        """Raise ProtocolError(bad_payment) unless K1 signed this header for exactly this request."""
-        digest = request_digest(self.channel, self.seq, self.amount, method, target, body, idempotency_key)
-        verify(public_key(bytes.fromhex(k1_hex), BAD_PAYMENT), bytes.fromhex(self.auth), digest, BAD_PAYMENT,
-               sighash=False)
+    def verify(self, key: bytes, method: str, target: str, body: bytes, idempotency_key: str) -> None:
+        """Raise ProtocolError(bad_payment) unless this header was made for exactly this request
+        under the channel's `request_key`."""
+        mac = request_mac(key, self.channel, self.seq, self.amount, method, target, body, idempotency_key)
+        if not hmac.compare_digest(mac, self.auth):
+            raise ProtocolError(BAD_PAYMENT, "the request's MAC does not verify")
 
 
 @dataclass(frozen=True)
@@ -135,30 +149,24 @@ class Receipt:
 
     @classmethod
     def parse(cls, text: str) -> "Receipt":
-        f = _fields(text, ("channel", "seq", "status", "charged", "spent", "signed", "sig"))
-        if not _PUBKEY.match(f["channel"]):
-            raise WireError("channel must be 66 lowercase hex characters")
-        try:
-            check_signature("sig", f["sig"])
-        except ProtocolError as e:
-            raise WireError(e.message)
-        money = 21 * 10**14
-        return cls(f["channel"], _number(f["seq"], "seq", MAX_SEQ), _number(f["status"], "status", 999),
-                   _number(f["charged"], "charged", money), _number(f["spent"], "spent", money),
-                   _number(f["signed"], "signed", money), f["sig"])
+        channel, seq, status, charged, spent, signed, sig = _match(
+            _RECEIPT, text, "channel=<K2>, seq=<n>, status=<s>, charged=<sat>, spent=<sat>, signed=<sat>, sig=<sig>")
+        return cls(channel, _at_most(seq, "seq", MAX_SEQ), _at_most(status, "status", 999),
+                   _at_most(charged, "charged", MAX_AMOUNT), _at_most(spent, "spent", MAX_AMOUNT),
+                   _at_most(signed, "signed", MAX_AMOUNT), _signature(sig, "sig"))
 
     @classmethod
-    def make(cls, k2_secret: bytes, channel: str, seq: int, status: int, charged: int, spent: int, signed: int,
+    def make(cls, k2: ec.PrivateKey, channel: str, seq: int, status: int, charged: int, spent: int, signed: int,
              body: bytes) -> "Receipt":
         digest = receipt_digest(channel, seq, status, charged, spent, signed, body)
-        return cls(channel, seq, status, charged, spent, signed, sign(private_key(k2_secret), digest,
-                                                                      sighash=False).hex())
+        return cls(channel, seq, status, charged, spent, signed, sign(k2, digest, sighash=False).hex())
 
-    def verify(self, body: bytes) -> None:
-        """Raise ProtocolError(bad_payment) unless K2 (the channel in the receipt) signed it for `body`."""
+    def verify(self, body: bytes, k2: Optional[ec.PublicKey] = None) -> None:
+        """Raise ProtocolError(bad_payment) unless K2 (the channel in the receipt; `k2`, parsed
+        once, when the caller has it) signed it for `body`."""
         digest = receipt_digest(self.channel, self.seq, self.status, self.charged, self.spent, self.signed, body)
-        verify(public_key(bytes.fromhex(self.channel), BAD_PAYMENT), bytes.fromhex(self.sig), digest, BAD_PAYMENT,
-               sighash=False)
+        key = k2 if k2 is not None else public_key(bytes.fromhex(self.channel), BAD_PAYMENT)
+        verify(key, bytes.fromhex(self.sig), digest, BAD_PAYMENT, sighash=False)
 
 
 def idempotency_key(value: Optional[str]) -> str:

@@ -25,9 +25,11 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from app.channel import ProtocolError, states
+from app.channel.errors import BAD_PAYMENT
+from app.channel.signatures import public_key
 from app.esplora import retry_after
 from app.paid_http import IDEMPOTENCY_HEADER, PAYMENT_HEADER, RECEIPT_HEADER, Payment, Receipt, WireError, \
-    idempotency_key
+    idempotency_key, request_key
 
 from . import closing, opening
 from .control import Control
@@ -41,7 +43,7 @@ DEFAULT_WAIT_S = 5  # when a refusal asks to wait and gives no Retry-After
 REFUSALS = {"payment_required", "bad_header", "unknown_channel", "bad_auth", "rate_limited", "replayed",
             "idempotency_conflict", "in_progress", "bad_payment", "stale_voucher", "no_credit", "unconfirmed",
             "expiring", "closed", "not_open", "too_many_channels"}  # the paywall's own answers: nothing was charged
-RETIRING = {"closed", "expiring"}
+RETIRING = {"closed", "expiring", "unknown_channel"}  # a new channel, the old one left to its refund
 
 
 @dataclass
@@ -123,7 +125,8 @@ class PayingClient:
 
     `max_price`: the most one request may cost (sat); `budget`: the most this client signs,
     over all its channels; `deposit`: a new channel's capacity (default: 200 requests and the
-    close fee); `prepay`: how many requests ahead the voucher is signed. `say(text)` hears what
+    close fee); `prepay`: how many requests ahead the voucher is signed, at least (four times
+    the requests in flight when more are sent in parallel). `say(text)` hears what
     the user should know while it waits.
     """
 
@@ -138,6 +141,8 @@ class PayingClient:
         self._expected = {}  # K2 -> spent plus the price of every request in flight
         self._locks = defaultdict(asyncio.Lock)  # origin -> held while a channel is found or opened
         self._waiting = defaultdict(int)  # what requests wait for -> how many (told once, not per request)
+        self._keys = {}  # K2 -> the channel's request MAC key (one ECDH per channel)
+        self._k2s = {}  # K2 -> its parsed public key, for the receipts
 
     async def get(self, url: str, **kw) -> PaidResponse:
         return await self.request("GET", url, **kw)
@@ -262,7 +267,9 @@ class PayingClient:
         self._credit(entry, price, force)
         seq = self.wallet.next_seq(entry)
         self._expected[entry.channel_key] += price
-        payment = Payment.make(v.key.secret, entry.channel_key, seq, v.amount, v.pay_sig, req.method, req.target,
+        key = self._keys.get(entry.channel_key) or self._keys.setdefault(
+            entry.channel_key, request_key(v.key.secret, entry.channel_key))
+        payment = Payment.make(key, entry.channel_key, seq, v.amount, v.pay_sig, req.method, req.target,
                                req.body, req.idempotency_key)
         return payment.header(), seq
 
@@ -271,9 +278,12 @@ class PayingClient:
         than before when the server found the credit short; within the deposit and the budget."""
         v, terms = entry.viewer, entry.viewer.offer.terms
         expected = self._expected[entry.channel_key]
-        if not force and v.amount - expected >= max(price, price * self.prepay / 2):
+        # requests sent in parallel each need credit: sign ahead for four times as many as are in
+        # flight (a voucher, and its write to the wallet file, every two of those rounds)
+        ahead = max(self.prepay, 4 * ((expected - entry.spent) // price))
+        if not force and v.amount - expected >= max(price, price * ahead / 2):
             return
-        wanted = max(terms.min_payment_sat, expected + self.prepay * price, v.amount + price if force else 0)
+        wanted = max(terms.min_payment_sat, expected + ahead * price, v.amount + price if force else 0)
         floor = max(terms.min_payment_sat, expected + price, v.amount + 1 if force else 0)  # this request's least
         capped = min(wanted, v.channel.max_amount)
         target = capped if self.budget is None else min(capped, v.amount + self.budget - self.signed)
@@ -308,12 +318,17 @@ class PayingClient:
             raise BadAnswer(f"{entry.origin}'s receipt charges {receipt.charged} sat (the price is {price}), "
                             f"spent {receipt.spent} of {receipt.signed} signed ({v.amount} signed here)")
         try:
-            receipt.verify(answer.body)
+            receipt.verify(answer.body, self._k2(key))
         except ProtocolError:
             raise BadAnswer(f"{entry.origin}'s receipt is not K2's signature of this answer") from None
         self._expected[key] -= price - receipt.charged
         entry.spent, entry.receipt = max(entry.spent, receipt.spent), text
         return receipt
+
+    def _k2(self, channel_key: str):
+        if channel_key not in self._k2s:
+            self._k2s[channel_key] = public_key(bytes.fromhex(channel_key), BAD_PAYMENT)
+        return self._k2s[channel_key]
 
     async def _send(self, req: Prepared, payment: Optional[str], timeout) -> PaidResponse:
         headers = CIMultiDict(req.headers)

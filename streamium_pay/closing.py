@@ -8,7 +8,7 @@ from typing import Optional
 from yarl import URL
 
 from app.channel import canonical_json, states
-from app.paid_http import PAYMENT_HEADER, Payment
+from app.paid_http import PAYMENT_HEADER, Payment, request_key
 
 from .control import Control, channel_url
 from .errors import PayError
@@ -37,6 +37,7 @@ async def close(ctl: Control, entry: ChannelEntry) -> Optional[str]:
     entry.retired = entry.retired or "closed"
     if v.state in (states.JOINING, states.FUNDING):
         return await abandon(ctl, entry)
+    sent_before = v.state == states.CLOSING
     if v.state in (states.REFUND_SIGNED, states.OPEN):
         request, = ctl.carry_out(entry, v.close(now, closing_amount(entry))).sends
         entry.close_message = request
@@ -46,6 +47,8 @@ async def close(ctl: Control, entry: ChannelEntry) -> Optional[str]:
         raise PayError(f"the channel is {v.state}: nothing to close (`pay.py channels` shows it)")
     url = channel_url(entry)
     answer = await _send(ctl, entry, url)
+    if sent_before and _refusal_code(answer) == "channel_closed":
+        return v.closing_txid  # the close sent before was taken: the chain round follows its settlement
     again = _server_spent(entry, answer)
     if again is not None:  # requests charged that no receipt showed here yet: settle on the server's count
         request, = ctl.carry_out(entry, v.close(ctl.now(), again)).sends
@@ -64,6 +67,15 @@ async def close(ctl: Control, entry: ChannelEntry) -> Optional[str]:
 async def _send(ctl: Control, entry: ChannelEntry, url: str):
     body = canonical_json(entry.close_message)
     return await ctl.post(url, body, {PAYMENT_HEADER: _authentication(ctl, entry, url, body)})
+
+
+def _refusal_code(answer) -> Optional[str]:
+    """The code of the protocol `error` a control call was answered with, if it was one."""
+    try:
+        message = json.loads(answer.body)
+    except ValueError:
+        return None
+    return message.get("code") if isinstance(message, dict) and message.get("type") == "error" else None
 
 
 def _server_spent(entry: ChannelEntry, answer) -> Optional[int]:
@@ -89,7 +101,8 @@ def _authentication(ctl: Control, entry: ChannelEntry, url: str, body: bytes) ->
     or K1's signature of T3(0) when nothing was paid (it gives the server nothing)."""
     v = entry.viewer
     voucher = v.pay_sig if v.amount else v.channel.sign(v.key, v.channel.payment_tx(0))
-    payment = Payment.make(v.key.secret, entry.channel_key, ctl.wallet.next_seq(entry), v.amount, voucher,
+    payment = Payment.make(request_key(v.key.secret, entry.channel_key), entry.channel_key,
+                           ctl.wallet.next_seq(entry), v.amount, voucher,
                            "POST", URL(url, encoded=True).raw_path_qs, body)
     return payment.header()
 

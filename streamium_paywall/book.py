@@ -64,6 +64,7 @@ class Entry:
     bucket: TokenBucket
     control: asyncio.Lock = field(default_factory=asyncio.Lock)  # control calls and chain rounds, not requests
     closing: bool = False  # a close is waiting for the requests in flight: no more are admitted
+    request_key: Optional[bytes] = None  # of the channel's request MACs, once open (app.paid_http)
     checked_at: int = 0
     publishing: set = field(default_factory=set)
 
@@ -107,7 +108,7 @@ class ChannelBook:
         return any(e.b.channel is not None and e.b.channel.funding.txid == funding_txid
                    for e in self.live.values() if e.b.state != states.CLOSED)
 
-    def new_channel(self, source: str = "") -> dict:
+    async def new_channel(self, source: str = "") -> dict:
         """A fresh K2 and its signed offer (stored before it leaves). Offers hold no money, so the
         oldest gives way when there are as many as max_channels; each address asks for few."""
         bucket = self.hellos.setdefault(source, TokenBucket(HELLO_RATE, HELLO_BURST))
@@ -127,8 +128,7 @@ class ChannelBook:
         now = self.now()
         entry = self._entry(b.offer.channel_pubkey, b, now, now)
         self.live[entry.k2] = entry
-        sent = self.run_now(entry, b.start())
-        return sent[0]
+        return (await self.carry_out(entry, b.start()))[0]  # K2 is on disk before its offer leaves
 
     @property
     def identity_pubkey(self) -> str:
@@ -171,7 +171,7 @@ class ChannelBook:
             if isinstance(action, Persist):
                 # the channel as it is now: requests served while this ran changed it since the
                 # action was made, and an older copy must never replace a newer one
-                self.store.put_channel(entry.k2, entry.b.record(), now)
+                await self.store.put_channel(entry.k2, entry.b.record(), now)
             elif isinstance(action, Send):
                 sent.append(action.message)
             elif isinstance(action, LookUpInputs):

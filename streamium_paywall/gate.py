@@ -17,7 +17,7 @@ from app.channel import transactions as txs
 from app.channel.addresses import address_script
 from app.channel.script import p2wpkh
 from app.paid_http import (CHANNELS_PATH, IDEMPOTENCY_HEADER, PAYMENT_HEADER, PROBLEM_TYPE, RECEIPT_HEADER, Payment,
-                           Receipt, WireError, idempotency_key)
+                           Receipt, WireError, idempotency_key, request_key)
 
 from .book import ChainUnavailable, ChannelBook, TooManyChannels
 from .prices import PriceList, Route
@@ -50,6 +50,13 @@ def _unclear_target(request: web.Request):
     if any(segment in (".", "..") for segment in request.path.split("/")):
         return "the path must not hold . or .. segments"
     return ""
+
+
+def _request_key(entry) -> bytes:
+    """The channel's MAC key (one ECDH per channel, then kept)."""
+    if entry.request_key is None:
+        entry.request_key = request_key(entry.b.key.secret, entry.b.channel.viewer_pubkey)
+    return entry.request_key
 
 
 def _fingerprint(method: str, target: str, body: bytes) -> str:
@@ -140,22 +147,24 @@ class Paywall:
             return self._refused(404, "unknown_channel", "no channel with this key here: open one")
         b, body, target = entry.b, await request.read(), request.raw_path
         try:
-            payment.verify(b.channel.viewer_pubkey, request.method, target, body, key)
+            payment.verify(_request_key(entry), request.method, target, body, key)
         except ProtocolError:
             return self._refused(401, "bad_auth", "the payment header is not signed by this channel's client "
                                                   "for this request")
         fingerprint = _fingerprint(request.method, target, body)
-        stored = book.store.answer(entry.k2, key) if key else None
-        # From here the header is used up, whatever the answer: a refused header never works later.
-        if not book.store.claim(entry.k2, payment.seq, key if stored is None else "", fingerprint, now):
+        if book.store.used(entry.k2, payment.seq):
             return self._refused(409, "replayed", f"seq {payment.seq} was used before on this channel",
                                  **self._state(b))
+        stored = book.store.answer(entry.k2, key) if key else None
+        # From here the header is used up, whatever the answer: a refused header never works later.
+        claimed = book.store.claim(entry.k2, payment.seq, key if stored is None else "", fingerprint, now)
         if stored is not None:
-            return self._again(request, entry, payment, stored, fingerprint)
+            return await self._again(request, entry, payment, stored, fingerprint)
         refusal = self._admission(entry, payment, route, now)
         if refusal is not None:
-            book.store.finish(entry.k2, payment.seq, refusal.status, 0, "", None, now)
+            await book.store.finish(entry.k2, payment.seq, refusal.status, 0, "", now, idem=key)
             return refusal
+        await claimed  # committed with a new voucher (queued with it, in the same turn) before the API is called
         return await self._deliver(request, handler, entry, payment, route, key)
 
     def _admission(self, entry, payment: Payment, route: Route, now: int):
@@ -212,20 +221,22 @@ class Paywall:
         now = self.book.now()
         if getattr(response, "prepared", False):  # a handler that streamed: sent already, no receipt possible
             log.warning("%s %s streamed its answer: charged without a receipt", request.method, request.path)
-            self.book.store.finish(entry.k2, payment.seq, response.status, price, "", b.charge(price)[0].record, now)
+            b.charge(price)
+            await self.book.store.finish(entry.k2, payment.seq, response.status, price, "", now, idem=key)
             return response
         delivered = response.status < 500
         if delivered:
-            record, charged = b.charge(price)[0].record, price
+            b.charge(price)  # its Persist is the ledger: the request's charge, written below
+            charged = price
         else:
             b.release(price)
-            record, charged = None, 0
+            charged = 0
         body = _body(response)
         receipt = self._receipt(request, entry, payment, response.status, charged, body)
         keep = None
         if key and delivered:
             keep = ([[k, v] for k, v in response.headers.items() if k.lower() != "content-length"], body)
-        self.book.store.finish(entry.k2, payment.seq, response.status, charged, receipt, record, now, keep)
+        await self.book.store.finish(entry.k2, payment.seq, response.status, charged, receipt, now, keep, idem=key)
         entry.last_used = now
         self.counts["charged" if delivered else "upstream_failed"] += 1
         response.headers[RECEIPT_HEADER] = receipt
@@ -236,10 +247,10 @@ class Paywall:
         """K2's receipt for this answer (a HEAD answer has no body, whatever the handler made)."""
         b = entry.b
         delivered = b"" if request.method == "HEAD" else body
-        return Receipt.make(b.key.secret, entry.k2, payment.seq, status, charged, b.spent, b.amount,
+        return Receipt.make(b.key, entry.k2, payment.seq, status, charged, b.spent, b.amount,
                             delivered).header()
 
-    def _again(self, request, entry, payment: Payment, stored, fingerprint: str) -> web.Response:
+    async def _again(self, request, entry, payment: Payment, stored, fingerprint: str) -> web.Response:
         """A retry under the same Idempotency-Key: the stored answer, charged nothing more, with a
         receipt for this retry's header."""
         now = self.book.now()
@@ -251,14 +262,14 @@ class Paywall:
         else:
             refusal = None
         if refusal is not None:
-            self.book.store.finish(entry.k2, payment.seq, refusal.status, 0, "", None, now)
+            await self.book.store.finish(entry.k2, payment.seq, refusal.status, 0, "", now)
             return refusal
         self.counts["repeated"] += 1
         response = web.Response(status=stored.status, body=stored.body)
         for name, value in stored.headers:
             response.headers.add(name, value)
         receipt = self._receipt(request, entry, payment, stored.status, 0, stored.body)
-        self.book.store.finish(entry.k2, payment.seq, stored.status, 0, receipt, None, now)
+        await self.book.store.finish(entry.k2, payment.seq, stored.status, 0, receipt, now)
         response.headers[RECEIPT_HEADER] = receipt
         return response
 
@@ -291,7 +302,7 @@ class Paywall:
             if msg["type"] != "hello":
                 return _message(400, messages.error("bad_message", "a new channel starts with hello"))
             try:
-                return _message(201, book.new_channel(request.remote or ""))
+                return _message(201, await book.new_channel(request.remote or ""))
             except TooManyChannels as e:
                 return problem(503, "too_many_channels", str(e), retry_after=60)
         entry = book.get(request.path[len(CHANNELS_PATH) + 1:])
@@ -300,7 +311,7 @@ class Paywall:
         if msg["type"] not in ("open", "commit", "close"):
             return _message(400, messages.error("bad_message", "a channel here takes open, commit and close"))
         if msg["type"] == "close":
-            refusal = self._authenticate(request, entry, raw)
+            refusal = await self._authenticate(request, entry, raw)
             if refusal is not None:
                 return refusal
         async with entry.control:
@@ -345,7 +356,7 @@ class Paywall:
         while entry.b.reserved and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.01)
 
-    def _authenticate(self, request, entry, raw: bytes):
+    async def _authenticate(self, request, entry, raw: bytes):
         """A close proves K1 with a payment header for this very request (§3)."""
         header = request.headers.get(PAYMENT_HEADER)
         if header is None or entry.b.channel is None:
@@ -355,12 +366,13 @@ class Paywall:
             key = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
             if payment.channel != entry.k2:
                 raise WireError("the header names another channel")
-            payment.verify(entry.b.channel.viewer_pubkey, request.method, request.raw_path, raw, key)
+            payment.verify(_request_key(entry), request.method, request.raw_path, raw, key)
         except (WireError, ProtocolError):
             return problem(401, "bad_auth", "the close is not signed by this channel's client")
-        if not self.book.store.claim(entry.k2, payment.seq, "", _fingerprint("POST", request.raw_path, raw),
-                                     self.book.now()):
+        store = self.book.store
+        if store.used(entry.k2, payment.seq):
             return problem(409, "replayed", f"seq {payment.seq} was used before on this channel")
+        await store.claim(entry.k2, payment.seq, "", _fingerprint("POST", request.raw_path, raw), self.book.now())
         return None
 
     @staticmethod

@@ -98,7 +98,7 @@ def setup(app: web.Application, settings: Settings) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await session.close()
-        store.close()
+        await store.close()
 
     app.middlewares.append(middleware)
     app.cleanup_ctx.append(lifetime)

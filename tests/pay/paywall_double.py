@@ -10,6 +10,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from app.channel import message
+from app.channel.signatures import private_key
 from app.paid_http import CHANNELS_PATH, PAYMENT_HEADER, RECEIPT_HEADER, Receipt
 from streamium_paywall.proxy import HOP_BY_HOP
 from streamium_paywall.service import GATE
@@ -49,8 +50,8 @@ class LyingPaywall:
         elif self.cheat == "other_body":
             return b"other " + body
         else:
-            k2 = self.paywall.server.app[GATE].book.get(r.channel).b.key.secret
-            key, charged = (b"\x05" * 32, r.charged) if self.cheat == "other_key" else (k2, r.charged + 1)
+            k2 = self.paywall.server.app[GATE].book.get(r.channel).b.key
+            key, charged = (private_key(b"\x05" * 32), r.charged) if self.cheat == "other_key" else (k2, r.charged + 1)
             headers[RECEIPT_HEADER] = Receipt.make(key, r.channel, r.seq, r.status, charged, r.spent, r.signed,
                                                    body).header()
         return body

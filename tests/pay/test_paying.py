@@ -36,7 +36,7 @@ async def test_a_paid_request_opens_a_channel_pays_and_verifies_its_receipt(worl
     assert len(world.book.live) == 1 and world.toy.calls == 1
 
 
-async def test_parallel_requests_share_one_channel_and_the_voucher_stays_a_few_requests_ahead(world):
+async def test_parallel_requests_share_one_channel_and_the_voucher_stays_ahead_of_those_in_flight(world):
     world.fund()
     client = world.client(prepay=4)
     await client.get(world.origin + "/v1/echo")
@@ -44,7 +44,7 @@ async def test_parallel_requests_share_one_channel_and_the_voucher_stays_a_few_r
     assert all(a.status == 200 and a.receipt.charged == PRICE for a in answers)
     entry = channel_of(world)
     assert entry.spent == 41 * PRICE and len(world.book.live) == 1
-    assert entry.viewer.amount <= 41 * PRICE + 4 * PRICE + 294, "never more than prepay ahead of what was sent"
+    assert entry.viewer.amount <= 41 * PRICE + 4 * 40 * PRICE + 294, "at most 4 x the requests in flight ahead"
     seqs = {a.receipt.seq for a in answers}
     assert len(seqs) == 40
 
@@ -56,10 +56,12 @@ async def test_close_settles_on_what_was_spent_and_the_change_comes_home(world):
         await client.get(world.origin + "/v1/echo")
     entry = channel_of(world)
     assert entry.viewer.amount == 294 and entry.spent == 3 * PRICE
-    paid, change = await world.settled(await client.close_channel(world.origin))
+    txid = await client.close_channel(world.origin)
+    paid, change = await world.settled(txid)
     assert paid == [294], "v2 §F: at least min_payment_sat, no more (30 sat were spent)"
     assert change, "change to the wallet"
     assert entry.viewer.state == states.CLOSING and entry.retired
+    assert await client.close_channel(world.origin) == txid, "closing again (a lost answer) changes nothing"
 
 
 async def test_a_close_short_of_what_the_server_charged_is_signed_again_for_its_spent_total(world):

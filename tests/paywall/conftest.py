@@ -17,7 +17,7 @@ from app.channel.addresses import script_address
 from app.channel.actions import Send
 from app.channel.script import p2wpkh
 from app.channel.signatures import private_key
-from app.paid_http import CHANNELS_PATH, PAYMENT_HEADER, RECEIPT_HEADER, Payment, Receipt
+from app.paid_http import CHANNELS_PATH, PAYMENT_HEADER, RECEIPT_HEADER, Payment, Receipt, request_key
 from streamium_paywall.book import Options
 from streamium_paywall.prices import PriceList, Route
 from streamium_paywall.service import Settings, proxy, setup
@@ -108,7 +108,8 @@ class RawClient:
             seq = self.seq
         amount = self.v.amount if amount is None else amount
         voucher = self.v.pay_sig if voucher is None else voucher
-        return Payment.make(self.secret, self.k2, seq, amount, voucher, method, target, body, key).header()
+        return Payment.make(request_key(self.secret, self.k2), self.k2, seq, amount, voucher, method, target, body,
+                            key).header()
 
     async def request(self, method, target, body=b"", headers=None, **header_args):
         headers = dict(headers or {})

@@ -151,7 +151,7 @@ async def test_a_strangers_close_is_refused_and_the_clients_exact_close_pays_wha
 
 
 def stranger_header(client):
-    """A well-formed header for the close, signed by a key that is not the channel's K1."""
-    from app.paid_http import Payment
-    return Payment.make(new_secret(os.urandom), client.k2, 999, client.v.amount, client.v.pay_sig, "POST",
+    """A well-formed header for the close, made with a key that is not the channel's."""
+    from app.paid_http import Payment, request_key
+    return Payment.make(request_key(new_secret(os.urandom), client.k2), client.k2, 999, client.v.amount, client.v.pay_sig, "POST",
                         f"{CHANNELS_PATH}/{client.k2}", b'{"v": 2, "type": "close"}').header()
