@@ -28,6 +28,13 @@ def cdp_metrics(cdp) -> dict:
     return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
 
 
+def percentile(values, q):
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), -(-len(ordered) * q // 100)))
+    return ordered[int(rank) - 1]
+
+
 def row(figure: str, values, unit: str, target: str = "", met=None, fmt: str = "{:.2f}", note: str = "") -> dict:
     """One table row; `met` is True/False/None (no target), `values` one number per run."""
     values = list(values)

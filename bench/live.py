@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cdp_metrics  # (also sets sys.path)
+from common import cdp_metrics, percentile  # noqa: F401  (sets sys.path; live.percentile for the scripts)
 
 from playwright.sync_api import sync_playwright
 
@@ -337,10 +337,3 @@ def cpu_delta(before: CpuSample, after: CpuSample) -> dict:
 def live():
     with tempfile.TemporaryDirectory() as tmp, Live(tmp) as world:
         yield world
-
-
-def percentile(values, q):
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), -(-len(ordered) * q // 100)))
-    return ordered[int(rank) - 1]

@@ -26,6 +26,7 @@ BENCHES = [  # (script, section title, extra args)
     ("payments.py", "Payment checks per second", []),
     ("onchain.py", "On-chain cost of a channel", []),
     ("devnet.py", "Devnet", []),
+    ("paid_api.py", "Paid API requests", []),
     ("join.py", "Join to first frame", []),
     ("roundtrip.py", "Payment round trip", []),
     ("viewers.py", "Viewers per broadcaster", []),

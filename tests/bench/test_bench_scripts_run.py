@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SCRIPTS = ["onchain.py", "devnet.py", "payments.py", "startup.py",
+SCRIPTS = ["onchain.py", "devnet.py", "payments.py", "startup.py", "paid_api.py",  # paid_api: real processes, ≈ 20 s
            "join.py", "roundtrip.py", "viewers.py", "memory.py"]  # the last four run the live app
 
 
@@ -30,5 +30,5 @@ def test_report_renders_from_rows(tmp_path):
     fake = {"rows": [row("x", [1, 2, 3], "s", target="≤ 2 s", met=True)], "notes": ""}
     page = render_page({s: fake for s in SCRIPTS}, {"CPU": "cpu"}, {"Python": "3"}, 5, False, "today")
     assert "| x | 3 |" in page and "needs the app" not in page
-    for title in ("Join to first frame", "Payment round trip", "Viewers per broadcaster", "Memory"):
+    for title in ("Paid API requests", "Join to first frame", "Payment round trip", "Viewers per broadcaster", "Memory"):
         assert f"## {title}" in page
