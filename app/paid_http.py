@@ -10,6 +10,7 @@ can compute (ECDH), so a captured header is good for that one request only. Its 
 body delivered (a signature: the client can show it to anyone).
 """
 
+import fnmatch
 import hmac
 import re
 from dataclasses import dataclass
@@ -67,6 +68,13 @@ def _at_most(value: str, name: str, high: int) -> int:
 
 def _digest(*parts) -> bytes:
     return hashes.sha256(":".join(str(p) for p in parts).encode("utf-8"))
+
+
+def route_matches(route: str, method: str, path: str) -> bool:
+    """Whether a quote's route, `METHOD PATH-GLOB` (`*`: any method; the glob's `*` spans `/`),
+    prices a request: the one reading of it, the paywall's and its clients'."""
+    route_method, _, glob = route.partition(" ")
+    return route_method in ("*", method.upper()) and fnmatch.fnmatchcase(path, glob)
 
 
 def request_key(secret: bytes, peer_pubkey: str) -> bytes:

@@ -29,12 +29,12 @@ from app.channel.errors import BAD_PAYMENT
 from app.channel.signatures import public_key
 from app.esplora import retry_after
 from app.paid_http import IDEMPOTENCY_HEADER, PAYMENT_HEADER, RECEIPT_HEADER, Payment, Receipt, WireError, \
-    idempotency_key, request_key
+    idempotency_key, request_key, route_matches
 
 from . import closing, opening
 from .control import Control
 from .errors import BadAnswer, BudgetExceeded, PayError, PriceRefused, ServerRefused, Unreachable
-from .quote import Quote, problem, reason, route_matches
+from .quote import Quote, problem, reason
 from .wallet import ChannelEntry, Wallet
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,6 @@ route, and the `streamium.reason` of every refusal. Unsigned and hostile until c
 field is checked for type and range before it is used.
 """
 
-import fnmatch
 import json
 import re
 from dataclasses import dataclass
@@ -42,12 +41,6 @@ def reason(details: Optional[dict]) -> Optional[str]:
     """`streamium.reason` of a refusal (`no_credit`, `closed`, ...), None if it has none."""
     value = (details or {}).get("reason")
     return value if type(value) is str and len(value) <= 64 else None
-
-
-def route_matches(route: str, method: str, path: str) -> bool:
-    """Whether `METHOD PATH-GLOB` (`*` any method) prices this request."""
-    route_method, _, glob = route.partition(" ")
-    return route_method in ("*", method.upper()) and fnmatch.fnmatchcase(path, glob)
 
 
 @dataclass(frozen=True)

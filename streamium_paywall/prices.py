@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Optional
 
+from app.paid_http import route_matches
+
 METHODS = ("*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_PRICE_SAT = 1_000_000
 
@@ -35,7 +37,7 @@ class Route:
         return cls(method, glob, price)
 
     def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and fnmatchcase(path, self.glob)
+        return route_matches(str(self), method, path)
 
 
 @dataclass(frozen=True)

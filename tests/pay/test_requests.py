@@ -8,9 +8,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from app.paid_http import route_matches
 from streamium_pay import BadAnswer
 from streamium_pay.client import prepare
-from streamium_pay.quote import Quote, problem, route_matches
+from streamium_pay.quote import Quote, problem
 
 TARGETS = ["/v1/a%20b?q=1", "/v1/%7Euser/x%2Fy?a=%2F&b=c+d", "/v1/caf%C3%A9?%E2%9C%93", "/", "/v1/x?"]
 
