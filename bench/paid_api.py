@@ -46,13 +46,12 @@ from common import ROOT, emit, parser, percentile, row  # noqa: E402  (sets sys.
 
 import aiohttp
 
-from app.channel import new_secret
 from streamium_pay import PayingClient, Wallet, closing
 from streamium_pay.chain import chain_round
 from streamium_pay.cli import warm
 from streamium_server.esplora_client import esplora
 from tests.conftest import ServerProcess
-from tests.paywall.conftest import address_of
+from tests.browser.e2e_support import regtest_address
 
 PRICE = 10
 TARGET = 0.5  # paid ≥ 0.5 × unpaid requests/s at concurrency 16
@@ -84,7 +83,7 @@ def worlds(tmp: Path, stack: contextlib.ExitStack):
     devnet = started(ServerProcess("--block-interval", "1", data_dir=tmp / "devnet"))
     toy = started(ServerProcess(module="tests.paywall.toy_api", data_dir=tmp / "toy", data_dir_flag=False,
                                 ready_path="/health"))
-    common = ["--upstream", toy.url, "--payout", address_of(new_secret(os.urandom)), "--esplora",
+    common = ["--upstream", toy.url, "--payout", regtest_address(), "--esplora",
               devnet.url + "/api", "--rate-limit", "0"]
 
     def paywall(name, *prices):

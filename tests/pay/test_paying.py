@@ -18,6 +18,15 @@ from tests.paywall.conftest import PRICE
 LOCK_S = 3600  # a refund time the devnet's clock can pass (it runs at most 6600 s ahead)
 
 
+async def paid_requests(world, count, **options):
+    """A funded wallet's client that made `count` paid requests, and its one channel."""
+    world.fund()
+    client = world.client(**options)
+    for _ in range(count):
+        await client.get(world.origin + "/v1/echo")
+    return client, channel_of(world)
+
+
 def channel_of(world):
     (entry,) = world.wallet.channels.values()
     return entry
@@ -50,11 +59,7 @@ async def test_parallel_requests_share_one_channel_and_the_voucher_stays_ahead_o
 
 
 async def test_close_settles_on_what_was_spent_and_the_change_comes_home(world):
-    world.fund()
-    client = world.client()
-    for _ in range(3):
-        await client.get(world.origin + "/v1/echo")
-    entry = channel_of(world)
+    client, entry = await paid_requests(world, 3)
     assert entry.viewer.amount == 294 and entry.spent == 3 * PRICE
     txid = await client.close_channel(world.origin)
     paid, change = await world.settled(txid)
@@ -65,11 +70,7 @@ async def test_close_settles_on_what_was_spent_and_the_change_comes_home(world):
 
 
 async def test_a_close_short_of_what_the_server_charged_is_signed_again_for_its_spent_total(world):
-    world.fund()
-    client = world.client()
-    for _ in range(35):
-        await client.get(world.origin + "/v1/echo")
-    entry = channel_of(world)
+    client, entry = await paid_requests(world, 35)
     assert entry.spent == 35 * PRICE and entry.viewer.amount > 35 * PRICE
     entry.spent -= 3 * PRICE  # the last three receipts lost: the client knows of 320 sat spent, the server 350
     paid, change = await world.settled(await client.close_channel(world.origin))
@@ -115,11 +116,7 @@ async def test_a_budget_too_small_for_the_first_payment_opens_no_channel(world):
 
 
 async def test_the_budget_stops_signing_before_it_is_exceeded(world):
-    world.fund()
-    client = world.client(budget=300)
-    for _ in range(30):
-        await client.get(world.origin + "/v1/echo")
-    entry = channel_of(world)
+    client, entry = await paid_requests(world, 30, budget=300)
     with pytest.raises(BudgetExceeded, match="budget of 300 sat"):
         await client.get(world.origin + "/v1/echo")
     assert entry.viewer.amount == client.signed == 300 and world.toy.calls == 30
@@ -201,10 +198,7 @@ async def test_a_channel_the_server_closed_is_retired_and_a_new_one_opened(world
 
 @pytest.mark.paywall(max_unconfirmed_sat=300)
 async def test_credit_beyond_max_unconfirmed_waits_for_the_funding_to_confirm(world):
-    world.fund()
-    client = world.client()
-    for _ in range(30):
-        await client.get(world.origin + "/v1/echo")
+    client, _ = await paid_requests(world, 30)
 
     async def confirm_soon():
         await asyncio.sleep(0.5)

@@ -13,29 +13,23 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from app.channel import Viewer, build_link, new_secret
-from app.channel.addresses import script_address
 from app.channel.actions import Send
-from app.channel.script import p2wpkh
-from app.channel.signatures import private_key
 from app.paid_http import CHANNELS_PATH, PAYMENT_HEADER, RECEIPT_HEADER, Payment, Receipt, request_key
 from streamium_paywall.book import Options
 from streamium_paywall.prices import PriceList, Route
 from streamium_paywall.service import Settings, proxy, setup
 from streamium_server.devnet import DEVNET, make_devnet_app
+from tests.browser.e2e_support import regtest_address
 from tests.paywall.toy_api import ToyApi
 
 PRICE = 10
-
-
-def address_of(secret: bytes) -> str:
-    return script_address(p2wpkh(private_key(secret).sec()), "regtest")
 
 
 class PaywallUnderTest:
     def __init__(self, tmp_path, esplora_url, upstream_url, **overrides):
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.db = str(tmp_path / "paywall.sqlite3")
-        self.payout = address_of(new_secret(os.urandom))
+        self.payout = regtest_address()
         self.esplora_url, self.upstream_url, self.overrides = esplora_url, upstream_url, overrides
         self.server = None
 
@@ -64,7 +58,7 @@ class RawClient:
     def __init__(self, session, base, devnet):
         self.session, self.base, self.devnet = session, base, devnet
         self.secret = new_secret(os.urandom)
-        self.change = address_of(new_secret(os.urandom))
+        self.change = regtest_address()
         self.v = None
         self.seq = 0
 

@@ -4,7 +4,6 @@ not charged; the paywall killed with SIGKILL mid-channel and started again loses
 close settles on chain, in a block libbitcoinkernel connected, paying exactly what was used."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from app.channel import new_secret
 from app.channel.addresses import address_script
 
 from tests.conftest import ServerProcess
-from tests.paywall.conftest import address_of
+from tests.browser.e2e_support import regtest_address
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PRICE = 25  # 20 requests pay 500 sat, above the payout's dust threshold
@@ -60,7 +58,7 @@ def test_pay_cli_uses_one_channel_survives_a_killed_paywall_and_settles_exactly(
     esplora = live_server.url + "/api"
     toy = ServerProcess(module="tests.paywall.toy_api", data_dir=tmp_path / "toy", data_dir_flag=False,
                         ready_path="/health").start()
-    payout = address_of(new_secret(os.urandom))
+    payout = regtest_address()
     paywall = paywall_process(tmp_path, toy, esplora, payout)
     pay = PayCli(esplora, tmp_path / "wallet.json")
     try:

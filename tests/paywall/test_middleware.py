@@ -1,17 +1,15 @@
 """The paywall as aiohttp middleware in front of an API's own handlers (no proxy): the same
 charging rules, with the handler's HTTP exceptions taken as answers."""
 
-import os
-
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from app.channel import new_secret
 from streamium_paywall.prices import PriceList, Route
 from streamium_paywall.service import Settings, setup
 
-from tests.paywall.conftest import RawClient, address_of
+from tests.browser.e2e_support import regtest_address
+from tests.paywall.conftest import RawClient
 
 
 async def test_the_middleware_charges_an_apis_own_handlers_only_for_what_they_answered(world, tmp_path):
@@ -29,7 +27,7 @@ async def test_the_middleware_charges_an_apis_own_handlers_only_for_what_they_an
     app = web.Application()
     app.router.add_get("/quotes/{symbol}", quote)
     setup(app, Settings(prices=PriceList((Route.parse("GET /quotes/*=7"),), ()), network="regtest",
-                        payout_address=address_of(new_secret(os.urandom)), esplora=paywall.esplora_url,
+                        payout_address=regtest_address(), esplora=paywall.esplora_url,
                         db=str(tmp_path / "own.sqlite3"), fee_rate=2))
     server = TestServer(app)
     await server.start_server()
