@@ -121,7 +121,6 @@ class ChannelBook:
             raise TooManyChannels(f"{self.options.max_channels} channels are open here; try again later")
         offers = sorted((e for e in self.live.values() if e.b.state == states.OFFERED), key=lambda e: e.created)
         for old in offers[:max(0, len(offers) + 1 - self.options.max_channels)]:
-            self.run_now(old, old.b.stop(self.now()))
             self._forget(old)
         b = Broadcaster.new(self.terms, self.identity, new_secret(os.urandom), self.options.buried,
                             taken=self._taken, metered=True)
@@ -149,17 +148,14 @@ class ChannelBook:
 
     # ---- carrying out the core's actions ------------------------------------------------
 
-    def run_now(self, entry: Entry, actions: List) -> List[dict]:
-        """Actions that need no chain (Persist, Send): the messages to answer with."""
-        sent = []
+    def run_now(self, entry: Entry, actions: List) -> None:
+        """Carry out `actions` without awaiting anything: a Persist is queued (committed in this
+        turn's transaction), chain work goes to the background. For a request's own path."""
         for action in actions:
             if isinstance(action, Persist):
                 self.store.put_channel(entry.k2, entry.b.record(), self.now())
-            elif isinstance(action, Send):
-                sent.append(action.message)
             elif isinstance(action, (Broadcast, LookUpInputs)):
                 self._background(self.carry_out(entry, [action]))
-        return sent
 
     async def carry_out(self, entry: Entry, actions: List) -> List[dict]:
         """Carry out `actions` in order, the chain work too; returns the messages for the client.
