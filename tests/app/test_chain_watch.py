@@ -8,11 +8,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from app.channel import states
 from app.channel.broadcaster import LOST_AFTER_L_S
-from app.esplora import Esplora
 from app import chain_watch
 from streamium_server.devnet import DEVNET, make_devnet_app
+from streamium_server.esplora_client import esplora
 from streamium_server.devnet.wallet import Key, Prevout
-from tests.app.test_esplora_client import aiohttp_transport
 from tests.channel.full_channel import Pair, channel_terms, open_channel
 
 CAPACITY = 100_000
@@ -25,7 +24,7 @@ async def chain(tmp_path):
     root = web.Application()
     root.add_subapp("/api", devnet_app)
     async with TestClient(TestServer(root)) as client:
-        yield Esplora("/api", aiohttp_transport(client)), devnet_app[DEVNET]
+        yield esplora("/api", client), devnet_app[DEVNET]
 
 
 def faucet_payments(devnet, mined):

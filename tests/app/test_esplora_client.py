@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from app.esplora import ChainApiError, ChainApiUnavailable, Esplora, TxRefused
 from streamium_server.devnet import DEVNET, make_devnet_app
+from streamium_server.esplora_client import esplora
 
 from . import recorded_answers as real
 
@@ -38,13 +39,6 @@ async def client(devnet_app):
     root.add_subapp("/api", devnet_app)
     async with TestClient(TestServer(root)) as c:
         yield c
-
-
-def aiohttp_transport(client):
-    async def transport(method, url, body):
-        response = await client.request(method, url, data=body)
-        return response.status, {"retry-after": response.headers.get("Retry-After")}, await response.text()
-    return transport
 
 
 class Server:
@@ -88,7 +82,7 @@ def address_of(seed: int) -> str:
 # ---- the real devnet ----------------------------------------------------------------------
 
 async def test_funds_sent_to_an_address_show_up_as_its_utxos_and_confirm(client):
-    api = Esplora("/api", aiohttp_transport(client))
+    api = esplora("/api", client)
     address = address_of(7)
     height = await api.tip_height()
     answer = await client.post("/api/devnet/faucet", json={"address": address, "amount_sat": 50_000})
@@ -101,12 +95,12 @@ async def test_funds_sent_to_an_address_show_up_as_its_utxos_and_confirm(client)
 
 
 async def test_the_tip_median_time_is_the_chains_own(client, devnet_app):
-    api = Esplora("/api", aiohttp_transport(client))
+    api = esplora("/api", client)
     assert await api.tip_median_time() == devnet_app[DEVNET].chain.median_time_past()
 
 
 async def test_broadcasting_a_confirmed_transaction_again_counts_as_published(client):
-    api = Esplora("/api", aiohttp_transport(client))
+    api = esplora("/api", client)
     txid = (await (await client.post("/api/devnet/faucet",
                                      json={"address": address_of(8), "amount_sat": 40_000})).json())["txid"]
     raw = await (await client.get(f"/api/tx/{txid}/hex")).text()
@@ -114,14 +108,14 @@ async def test_broadcasting_a_confirmed_transaction_again_counts_as_published(cl
 
 
 async def test_a_refused_transaction_raises_with_the_nodes_reason_and_code(client):
-    api = Esplora("/api", aiohttp_transport(client))
+    api = esplora("/api", client)
     with pytest.raises(TxRefused, match="transaction refused by the network: TX decode failed") as refused:
         await api.broadcast("00", TXID)
     assert refused.value.code == -22 and not refused.value.premature
 
 
 async def test_outspend_and_outputs_follow_a_spend_on_the_devnet(client):
-    api = Esplora("/api", aiohttp_transport(client))
+    api = esplora("/api", client)
     txid = (await (await client.post("/api/devnet/faucet",
                                      json={"address": address_of(9), "amount_sat": 30_000})).json())["txid"]
     outputs = await api.tx_outputs(txid)
