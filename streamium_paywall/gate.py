@@ -226,7 +226,7 @@ class Paywall:
             return response
         delivered = response.status < 500
         if delivered:
-            b.charge(price)  # its Persist is the ledger: the request's charge, written below
+            b.charge(price)  # the ledger is the request's row, written below
             charged = price
         else:
             b.release(price)

@@ -235,12 +235,12 @@ class Broadcaster(Peer):
             raise CreditRefused("unconfirmed", f"{need} sat needed, {limit} sat allowed until the funding confirms")
         self.reserved += price
 
-    def charge(self, price: int) -> List[Action]:
-        """The admitted request was delivered: its reserved `price` is spent (stored before the
-        answer leaves)."""
+    def charge(self, price: int) -> None:
+        """The admitted request was delivered: its reserved `price` is spent. The caller writes
+        the charge to its ledger before the answer leaves, and restores `spent` from it (a whole
+        record a request would be most of the cost of a cheap one)."""
         self.reserved -= price
         self.spent += price
-        return [Persist(self.record())]
 
     def release(self, price: int) -> None:
         """The admitted request was not delivered (upstream failed): its credit is free again."""
