@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from app.channel import transactions as txs
+from app.channel.errors import BAD_MESSAGE, ProtocolError
 from app.channel.transactions import MAX_MONEY, Utxo
 
 MAX_FEE_RATE = 1_000  # sat/vB: an estimate above is capped, whatever the server says
@@ -283,6 +285,29 @@ class Esplora:
         if sum(value for _, value in result) > MAX_MONEY:
             raise ChainApiError("chain API: outputs add up to more than 21 million bitcoin")
         return result
+
+    async def transaction(self, txid):
+        """The transaction itself (embit), its bytes checked against `txid`, or None when the API
+        does not know it: figures read from it are the chain's, not the API's say-so."""
+        status, text = await self._request("GET", f"/tx/{_txid(txid)}/hex")
+        if status == 404:
+            return None
+        if not 200 <= status < 300 or not HEX.fullmatch(text.strip()):
+            raise ChainApiError(f"chain API: GET /tx/{txid}/hex answered HTTP {status}: {text[:200]}")
+        try:
+            tx = txs.parse_tx(text.strip(), BAD_MESSAGE)
+        except ProtocolError:
+            raise ChainApiError("chain API: the transaction's bytes do not parse") from None
+        if txs.txid(tx) != txid:
+            raise ChainApiError("chain API: answered with another transaction's bytes")
+        return tx
+
+    async def confirmations(self, txid) -> int | None:
+        """0 in the mempool, None when unknown, else the depth of its block."""
+        status = await self.tx_status(txid)
+        if status is None or not status.confirmed:
+            return None if status is None else 0
+        return max(0, await self.tip_height() - status.block_height + 1)
 
     async def broadcast(self, tx_hex, txid) -> str:
         """Publish `tx_hex`; its txid, or TxRefused with the node's reason (final), or another

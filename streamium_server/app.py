@@ -2,7 +2,8 @@
 
 It composes what a deployment needs: the static app, /config.json describing
 where the chain API and the signalling server are, and, when they are ours, the
-PeerJS-compatible signalling (/peerjs) and the regtest devnet (/api).
+PeerJS-compatible signalling (/peerjs) and the regtest devnet (/api, and its
+transaction pages at /explorer/tx/<txid>).
 """
 
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ class ServerOptions:
 
     def config(self) -> dict:
         esplora = "/api" if self.devnet else (self.esplora or DEFAULT_ESPLORA[self.network])
-        explorer = self.explorer or ("/api" if self.devnet else EXPLORERS.get(self.network, esplora))
+        explorer = self.explorer or ("/explorer" if self.devnet else EXPLORERS.get(self.network, esplora))
         return client_config(network=self.network, esplora=esplora, explorer=explorer,
                              peer=self.peer or BUILTIN_PEER, ice_servers=self.ice_servers,
                              devnet=self.devnet, buried=self.buried)
@@ -64,7 +65,9 @@ def make_app(options: ServerOptions) -> web.Application:
         app.add_subapp("/peerjs", make_signalling_app())
     if options.devnet:
         from .devnet import make_devnet_app
-        app.add_subapp("/api", make_devnet_app(options.data_dir, block_interval=options.block_interval,
-                                               reset=options.reset))
+        from .devnet.explorer import transaction_page
+        devnet_app = make_devnet_app(options.data_dir, block_interval=options.block_interval, reset=options.reset)
+        app.add_subapp("/api", devnet_app)
+        app.router.add_get("/explorer/tx/{txid}", transaction_page(devnet_app))
     app.router.add_get("/{path:.*}", static_handler(options.root))
     return app

@@ -33,7 +33,7 @@ def _local(call, *args):
 # Record fields kept as they are; the key, the offer, the coins and the channel are converted.
 PLAIN_FIELDS = ("state", "network", "link", "capacity", "change_address", "funding_tx", "refund_tx", "amount",
                 "pay_sig", "last_pay_at", "video_ms", "release_tx", "closing_txid", "end_reason", "resume_at",
-                "held", "funding_acked", "metered")
+                "held", "funding_acked", "metered", "started_at")
 FIELD_DEFAULTS = {"amount": 0, "video_ms": 0, "held": False, "funding_acked": False, "metered": False}
 
 
@@ -130,6 +130,14 @@ class Viewer(Peer):
         terms = self.offer.terms
         justified = -(-terms.rate_sat_per_min * (self.video_ms + 1000 * terms.prepay_s) // 60_000)
         return min(self.channel.max_amount, max(terms.min_payment_sat, justified))
+
+    @property
+    def served_amount(self) -> int:
+        """v2 §F: what the video received pays, max(min_payment_sat, ceil(rate * s / 60)), at
+        most what was paid: the amount a close signs, so prepaid time not served goes back."""
+        terms = self.offer.terms
+        watched = -(-terms.rate_sat_per_min * self.video_ms // 60_000)
+        return min(self.amount, max(terms.min_payment_sat, watched))
 
     # ---- events from the caller ----------------------------------------------
 
@@ -449,6 +457,7 @@ class Viewer(Peer):
     def _sign_payment(self, amount: int, now: int) -> List[Action]:
         self.pay_sig = self.channel.sign(self.key, self.channel.payment_tx(amount))
         self.amount, self.last_pay_at = amount, now
+        self.started_at = self.started_at or now  # for the receipt: watching began with the first payment
         return [Persist(self.record()), Send(self._pay_message())]
 
     def _pay_message(self) -> dict:

@@ -107,7 +107,7 @@ class BroadcastPage:
             if b.channel_id and slot != b.channel_id:
                 ch.persist(record)  # filed before channel ids held K2: moved under its id
             if b.closing_txid or b.spent_by:
-                view.closing(ch, b.spent_by or b.closing_txid, self.config.explorer)
+                ch.closed(b.spent_by or b.closing_txid)
             ch.run(b.reload())
         if self.channels:
             show("bc-live")

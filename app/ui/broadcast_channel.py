@@ -7,8 +7,8 @@ import os
 from app.channel import (Broadcast, Chat, Closed, Disconnect, LookUpInputs, PeerError, Persist, Send, StartMedia,
                          StopMedia, states)
 from app.esplora import ChainApiError, TxRefused
-from app import chain_watch
-from app.ui import broadcast_view as view, chain, storage
+from app import chain_watch, receipts
+from app.ui import broadcast_view as view, chain, receipt_view, storage
 from app.ui.serial import OnlyOne, SerialQueue
 
 SHORT = 8
@@ -21,8 +21,15 @@ class ViewerChannel:
         self.identity = identity or page.identity_pub  # of the broadcast it belongs to, whatever runs now
         self.slot = slot or (b.channel_id or f"pending-{os.urandom(6).hex()}")
         self.queue, self.poll = SerialQueue(), OnlyOne()
-        self.label = (conn.peer if conn else (b.channel and b.channel.viewer_pubkey) or "?")[-SHORT:]
+        self.peer_label = (conn.peer if conn else "?")[-SHORT:]
         self.checked_at = 0
+
+    @property
+    def label(self):
+        """The viewer as this page names it: by K1 once the channel has it, the same after any
+        reconnect or reload (before that, by its connection)."""
+        ch = self.b.channel
+        return ch.viewer_pubkey[2:2 + SHORT] if ch else self.peer_label
 
     @property
     def key(self):
@@ -68,8 +75,31 @@ class ViewerChannel:
                 case Closed():
                     self.stop_media()
                     if action.txid:
-                        view.closing(self, action.txid, self.page.config.explorer)
+                        self.closed(action.txid)
         self.page.refresh()
+
+    def closed(self, txid):
+        """Listed under the closed channels, with its receipt followed until buried."""
+        if view.closing(self, txid, self.page.config.explorer):
+            asyncio.ensure_future(self.follow_receipt(txid))
+
+    async def follow_receipt(self, listed):
+        """`listed`: the txid it is listed under (what spent the channel may change while unburied)."""
+        page, depth = self.page, None
+        config = page.config
+        while page.active:
+            txid = self.b.settled_by
+            try:
+                depth = txid and await page.api.confirmations(txid)
+            except ChainApiError as failure:
+                view.log(f"viewer {self.label}: the receipt waits for the chain service: {failure}")
+            receipt = receipts.broadcaster_receipt(self.b, self.label, self.identity, depth,
+                                                   config.buried_confirmations, config.explorer, chain.now())
+            receipt_view.keep(receipt)
+            view.receipt(listed, receipt)
+            if receipt["final"]:
+                return
+            await asyncio.sleep(10)
 
     # ---- chain work ---------------------------------------------------------------------
 
@@ -151,4 +181,4 @@ class ViewerChannel:
             self.conn.on_close = None
             self.conn.close()
         self.conn = conn
-        self.label = conn.peer[-SHORT:]
+        self.peer_label = conn.peer[-SHORT:]

@@ -2,17 +2,14 @@
 
 import js
 
+from app import receipts
 from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import qr_data_uri
-from app.ui import media, tabs
+from app.ui import media, receipt_view, tabs
 from app.ui.dom import by_id, set_text, show
 
 _closings_seen = set()
-
-
-def fingerprint(pubkey_hex):
-    return " ".join(pubkey_hex[i:i + 4] for i in range(2, 22, 4))
 
 
 def fail(message):
@@ -35,7 +32,7 @@ def live(terms, url, identity_pub, stream):
     anchor.href = url
     anchor.textContent = url
     by_id("bc-qr").src = qr_data_uri(url)
-    set_text("bc-fingerprint", fingerprint(identity_pub))
+    set_text("bc-fingerprint", receipts.fingerprint(identity_pub))
     set_text("bc-live-name", terms.name)
     set_text("bc-terms", f"{rate_summary(terms.rate_sat_per_min)} · minimum deposit "
              f"{sats(terms.min_deposit_sat)} · lock {duration(terms.refund_lock_s)}")
@@ -81,8 +78,9 @@ def viewers(channels, now):
 
 
 def closing(ch, txid, explorer):
+    """A closed channel in the list (True), unless it is there already."""
     if txid in _closings_seen:
-        return
+        return False
     _closings_seen.add(txid)
     item = js.document.createElement("li")
     item.append(js.document.createTextNode(f"viewer {ch.label}: {sats(ch.b.earned)} · "))
@@ -94,8 +92,26 @@ def closing(ch, txid, explorer):
     anchor.setAttribute("data-testid", "closing-txid")
     anchor.className = "txid"
     item.append(anchor)
+    details = js.document.createElement("details")
+    summary = js.document.createElement("summary")
+    summary.id = f"bc-receipt-status-{txid}"
+    summary.textContent = "Receipt"
+    box = js.document.createElement("div")
+    box.id = f"bc-receipt-{txid}"
+    box.className = "receipt"
+    box.setAttribute("data-testid", "receipt")
+    details.append(summary)
+    details.append(box)
+    item.append(details)
     by_id("bc-closings").append(item)
     show("bc-closings-box")
+    return True
+
+
+def receipt(listed, r):
+    """A closed channel's receipt, and its state in the summary line of its entry."""
+    set_text(f"bc-receipt-status-{listed}", f"Receipt · {receipts.status(r)}")
+    receipt_view.show_receipt(f"bc-receipt-{listed}", r)
 
 
 def chat_line(sender, text):

@@ -10,10 +10,11 @@ import os
 
 from pyscript import window
 
+from app import receipts
 from app.channel import (Broadcast, Chat, Closed, Disconnect, PeerError, Persist, Send, ShowFunding, ShowHold,
                          ShowOffer, Viewer, new_secret, parse_link, states)
 from app.esplora import ChainApiError
-from app.ui import chain, viewer_records, watch_chain, watch_view as view
+from app.ui import chain, receipt_view, viewer_records, watch_chain, watch_view as view
 from app.ui.dom import by_id, on, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
 from app.ui.serial import OnlyOne, SerialQueue
@@ -233,9 +234,11 @@ class WatchPage:
             self.video.stop()
 
     def stop(self):
+        """Close on the payment for the video received (v2 §F): time paid ahead comes back."""
         by_id("w-stop").disabled = True
-        view.status("Closing the channel: the broadcaster settles the last payment…")
-        self.run(self.v.close(chain.now()))
+        view.status("Closing the channel: the broadcaster settles for the time you watched…")
+        v = self.v
+        self.run(v.close(chain.now(), v.served_amount if v.amount else None))
 
     def send_chat(self, event):
         event.preventDefault()
@@ -290,20 +293,27 @@ class WatchPage:
             self.link = None
         view.result(v, self.config.explorer)
         view.status("")
-        if v.channel and v.closing_txid:
-            asyncio.ensure_future(self.show_outcome())
+        if v.channel and v.funding_tx and v.utxos:
+            asyncio.ensure_future(self.follow_receipt())
         self.polls["recover"].start(lambda: watch_chain.recoverable(self))
 
-    async def show_outcome(self):
-        """What the closing transaction actually paid and returned, as the chain has it."""
-        v = self.v
-        try:
-            outputs = await self.api.tx_outputs(v.closing_txid)
-        except ChainApiError:
-            outputs = None
-        if outputs is None:
-            return
-        payout, change = v.offer.terms.payout_script.hex(), v.channel.change_script.hex()
-        view.outcome(view.END_REASONS.get(v.end_reason or "", "You stopped watching."),
-                     sum(value for spk, value in outputs if spk == payout),
-                     sum(value for spk, value in outputs if spk == change), v.change_address)
+    async def follow_receipt(self):
+        """The receipt, from the closing transaction's own bytes, kept in this browser and
+        brought up to date until the transaction is buried."""
+        v, config, settled, depth = self.v, self.config, None, None
+        while not self.stale:
+            txid = v.closing_txid
+            try:
+                tx = txid and await self.api.transaction(txid)
+                depth = txid and await self.api.confirmations(txid)
+                ch = v.channel
+                settled = tx and receipts.settlement(tx, ch.funding.txid, ch.funding.vout, ch.value,
+                                                     v.offer.terms.payout_script, ch.change_script)
+            except (ChainApiError, ValueError) as failure:
+                view.status(f"The receipt waits for the chain service: {failure}. Trying again in 10 s…")
+            receipt = receipts.viewer_receipt(v, settled, txid, depth, config.buried_confirmations, config.explorer)
+            receipt_view.keep(receipt)
+            view.receipt(v, receipt)
+            if receipt["final"]:
+                return
+            await asyncio.sleep(10)

@@ -5,10 +5,11 @@ Nothing here decides anything about the channel; `watch.py` drives it.
 
 import js
 
+from app import receipts
 from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import bitcoin_uri, qr_data_uri
-from app.ui import tabs
+from app.ui import receipt_view, tabs
 from app.ui.dom import by_id, set_text, show
 
 END_REASONS = {
@@ -39,7 +40,7 @@ def offer(v, config, own_address):
     set_text("w-rate", terms.rate_sat_per_min)
     set_text("w-rate-summary", rate_summary(terms.rate_sat_per_min))
     set_text("w-min-deposit", sats(terms.min_deposit_sat))
-    set_text("w-pubkey", v.offer.channel_pubkey)
+    set_text("w-fingerprint", receipts.fingerprint(v.link["identity_pubkey"]))
     set_text("w-lock", duration(terms.refund_lock_s))
     show("w-refund-label", not config.devnet)
     show("w-refund-devnet", config.devnet)
@@ -47,10 +48,16 @@ def offer(v, config, own_address):
         set_text("w-refund-own", own_address)
     confirmations = (f"It starts once your funding has {terms.confirmations} confirmation(s). "
                      if terms.confirmations else "")
-    set_text("w-fees", f"First payment {sats(terms.first_payment_sat)} (covers {duration(terms.prepay_s)} "
-             f"ahead), then every {duration(terms.pay_interval_s)} for what you watched. Out of the deposit: "
-             f"closing fee {sats(v.close_fee(own_address))}, or refund fee {sats(v.refund_fee(own_address))} "
-             f"if the broadcaster disappears. Network fee rate {terms.fee_rate_sat_vb} sat/vB. {confirmations}"
+    minimum, close_fee = terms.min_payment_sat, v.close_fee(own_address)
+    funding_fee = v.funding_amount(terms.min_deposit_sat) - terms.min_deposit_sat
+    set_text("w-minimum", f"You pay for the time you watch, at least the minimum charge of {sats(minimum)} "
+             f"(≈ {duration(minimum * 60 // terms.rate_sat_per_min)} at this price). Time paid ahead comes back "
+             f"when you stop. Network fees on top: funding {sats(funding_fee)}, closing {sats(close_fee)}; "
+             f"the shortest session costs {sats(minimum + funding_fee + close_fee)} in all.")
+    set_text("w-fees", f"The browser pays {duration(terms.prepay_s)} ahead, then every "
+             f"{duration(terms.pay_interval_s)} for what you watched. If the broadcaster disappears, the refund "
+             f"fee is {sats(v.refund_fee(own_address))} instead of the closing fee. Network fee rate "
+             f"{terms.fee_rate_sat_vb} sat/vB. {confirmations}"
              f"Until your funding confirms, the broadcaster streams at most {duration(terms.unconfirmed_s)} "
              f"({sats(terms.max_unconfirmed_sat)}), then waits for the confirmation.")
     show("w-offer")
@@ -61,8 +68,9 @@ def deposit_total(v, capacity_or_error):
         set_text("w-total", capacity_or_error)
         return
     terms = v.offer.terms
-    set_text("w-total", f"Deposit {sats(capacity_or_error)}: up to "
-             f"{duration(capacity_or_error * 60 // terms.rate_sat_per_min)} of video. "
+    watchable = max(0, capacity_or_error - v.close_fee()) * 60 // terms.rate_sat_per_min
+    set_text("w-total", f"Deposit {sats(capacity_or_error)}: up to {duration(watchable)} of video "
+             "(the closing fee comes out of it). "
              f"You send {sats(v.funding_amount(capacity_or_error))} including the funding fee.")
 
 
@@ -143,8 +151,14 @@ def result(v, explorer):
     show("w-state-line")
 
 
-def outcome(reason, paid, back, change_address):
-    set_text("w-result-text", f"{reason} Paid {sats(paid)}; {sats(back)} returned to {change_address}.")
+def receipt(v, r):
+    """The settled figures in one sentence, then the receipt itself."""
+    reason = END_REASONS.get(v.end_reason or "", "You stopped watching.")
+    if r["paid_sat"] is not None:
+        set_text("w-result-text", f"{reason} You watched {duration(r['watched_s'])} and paid {sats(r['paid_sat'])}; "
+                 f"network fees {sats(r['funding_fee_sat'] + r['closing_fee_sat'])}; {sats(r['returned_sat'])} "
+                 f"returned to you. {receipts.status(r)}.")
+    receipt_view.show_receipt("w-receipt", r)
 
 
 def txid_link(explorer, txid):

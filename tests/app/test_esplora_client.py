@@ -128,6 +128,18 @@ async def test_outspend_and_outputs_follow_a_spend_on_the_devnet(client):
     assert await api.outspend(TXID, 0) is None
 
 
+async def test_a_transaction_comes_as_its_own_bytes_with_its_depth(client):
+    api = esplora("/api", client)
+    txid = (await (await client.post("/api/devnet/faucet",
+                                     json={"address": address_of(10), "amount_sat": 20_000})).json())["txid"]
+    tx = await api.transaction(txid)
+    assert 20_000 in [o.value for o in tx.vout]
+    assert await api.confirmations(txid) == 1
+    await client.post("/api/devnet/mine", json={"blocks": 2})
+    assert await api.confirmations(txid) == 3
+    assert await api.transaction(TXID) is None and await api.confirmations(TXID) is None
+
+
 # ---- answers the public servers really give ----------------------------------------------
 
 async def test_mempool_spaces_203_fee_estimates_are_a_success():
@@ -304,6 +316,18 @@ async def test_a_hostile_outspend_or_transaction_answer_is_refused(path, answer,
     call = api.outspend(TXID, 0) if "outspend" in path else api.tx_outputs(TXID)
     with pytest.raises(ChainApiError, match=message):
         await call
+
+
+@pytest.mark.parametrize("answer, message", [
+    ("zz", "answered HTTP 200"), ("00", "do not parse"),
+    # a real transaction, but not the one asked for
+    ("0200000001" + "00" * 36 + "00ffffffff01e8030000000000001600140000000000000000000000000000000000000000"
+     "00000000", "another transaction's bytes"),
+])
+async def test_a_transaction_whose_bytes_are_not_the_txid_asked_for_is_refused(answer, message):
+    api, *_ = api_on({("GET", f"/tx/{TXID}/hex"): (200, {}, answer)})
+    with pytest.raises(ChainApiError, match=message):
+        await api.transaction(TXID)
 
 
 @pytest.mark.parametrize("status", [

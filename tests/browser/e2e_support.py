@@ -179,6 +179,13 @@ def viewer_record(page):
         return null; }""")
 
 
+def kept_receipts(page, role):
+    """The receipts of `role` this browser keeps (app/ui/receipt_view.py), oldest first."""
+    return page.evaluate("""(role) => Object.keys(localStorage).sort()
+        .filter(k => k.startsWith('streamium:receipt:' + role + ':'))
+        .map(k => JSON.parse(localStorage.getItem(k)))""", role)
+
+
 STRANGER_JS = """async ({target, port, messages}) => {
     const peer = new Peer({host: location.hostname, port, path: '/peerjs', key: 'peerjs',
                            config: {iceServers: []}, debug: 0});

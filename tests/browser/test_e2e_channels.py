@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tests.browser.e2e_support import (FAST_TERMS, api, channel_of, confirmed_tx, go_live,
-                                       go_live_once_the_name_is_free, open_and_fund, outputs_by_address,
+                                       go_live_once_the_name_is_free, kept_receipts, open_and_fund, outputs_by_address,
                                        regtest_address, share_link, state, viewer_record, wait_until,
                                        wait_watching)
 
@@ -42,18 +42,31 @@ def test_happy_path_watch_pay_stop_and_settle(apps, live_server):
 
     tx = confirmed_tx(live_server, txid)
     outputs = outputs_by_address(tx)
-    paid = record["amount"]
-    rate, interval, prepay = 1200, 2, 4
+    paid = outputs[payout]
+    rate, interval = 1200, 2
     watched = record["video_ms"] / 1000
-    assert outputs[payout] == paid
-    assert paid >= 294
-    # what the seconds watched justify, within one payment interval (protocol §5)
-    assert abs(paid - max(294, rate * (watched + prepay) / 60)) <= rate * interval / 60 + 1
+    assert 294 <= paid < record["amount"], "the time paid ahead was not given back"
+    # v2 §F: settled on the time watched, within one payment interval, not on served + prepay
+    assert abs(paid - max(294, rate * watched / 60)) <= rate * interval / 60 + 1
     assert int(broadcaster.text_content("[data-testid=bc-earned]")) == paid
     value = record["channel"]["funding"]["value"]
     agreed_fee = channel_of(record).close_fee
     assert outputs[record["change_address"]] == value - paid - agreed_fee
     assert tx["fee"] == agreed_fee
+
+    # a receipt on both sides, kept in the browser, whose numbers add up, with readable tx links
+    assert viewer.text_content("[data-testid=offer-fingerprint]") == broadcaster.text_content(
+        "[data-testid=bc-fingerprint]")
+    (receipt,) = wait_until(lambda: kept_receipts(viewer, "viewer"), what="the viewer's receipt")
+    assert receipt["paid_sat"] == paid and receipt["closing_txid"] == txid
+    assert receipt["sent_sat"] == paid + receipt["funding_fee_sat"] + receipt["closing_fee_sat"] + receipt["returned_sat"]
+    assert receipt["closing_fee_sat"] == agreed_fee and receipt["watched_s"] == int(watched)
+    shown = viewer.text_content("[data-testid=receipt]")
+    assert "Funding fee (network)" in shown and txid in shown and "Download receipt (JSON)" in shown
+    page = viewer.request.get(live_server.url + receipt["closing_url"])
+    assert page.ok and "text/html" in page.headers["content-type"] and txid in page.text()
+    (earned,) = wait_until(lambda: kept_receipts(broadcaster, "broadcaster"), what="the broadcaster's receipt")
+    assert earned["paid_sat"] == paid and earned["closing_txid"] == txid
 
 
 def test_viewer_tab_closes_broadcaster_settles_last_payment(apps, live_server):

@@ -126,6 +126,16 @@ def open_channel(pair: Pair, capacity: int, fund) -> dict:
     return {"funding_amount": amount, "funding_script": spk.hex()}
 
 
+def watching(seed: str, seconds: int, **terms) -> Pair:
+    """A video channel opened, funded, confirmed and watched for `seconds`, one at a time."""
+    pair = Pair(channel_terms(**terms), seed, START)
+    open_channel(pair, 100_000, fake_coins)
+    pair.confirm_pending()
+    for _ in range(seconds):
+        pair.step(1)
+    return pair
+
+
 def change_address(network: str) -> str:
     return script_address(p2wpkh(private_key(key_secret("change", "change")).sec()), network)
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.channel import CreditRefused, states
 
-from tests.channel.full_channel import START, Pair, channel_terms, fake_coins, open_channel
+from tests.channel.full_channel import START, Pair, channel_terms, fake_coins, open_channel, watching
 
 PRICE = 10
 
@@ -108,14 +108,19 @@ def test_a_close_with_only_an_amount_is_refused_and_changes_nothing():
 
 def test_a_video_close_with_the_time_watched_settles_on_it():
     """v2 §F by time: a payment for the seconds served (less one pay interval) is enough."""
-    pair = Pair(channel_terms(), "video-exact", START)
-    open_channel(pair, 100_000, fake_coins)
-    pair.confirm_pending()
-    for _ in range(60):
-        pair.step(1)
+    pair = watching("video-exact", 60)
     v, b = pair.viewer, pair.broadcaster
     paid, served = v.amount, b.served_s(pair.now)
     exact = -(-6000 * served // 60)
     assert paid > exact  # 15 s paid ahead
-    pair.run("viewer", v.close(pair.now, exact))
+    assert v.served_amount == exact  # what the viewer signs: the video it received
+    pair.run("viewer", v.close(pair.now, v.served_amount))
     assert b.amount == exact and b.state in (states.CLOSING, states.SETTLING)
+
+
+def test_a_short_session_closes_on_the_minimum_payment_not_on_the_time_paid_ahead():
+    pair = watching("video-short", 30, rate_sat_per_min=100)
+    v, b = pair.viewer, pair.broadcaster
+    assert v.served_amount == v.offer.terms.min_payment_sat <= v.amount
+    pair.run("viewer", v.close(pair.now, v.served_amount))
+    assert b.amount == v.offer.terms.min_payment_sat
