@@ -10,13 +10,14 @@ import asyncio
 import dataclasses
 import os
 
+from pyodide.ffi import to_js
 from pyscript import window
 
 from app.channel import Bind, Broadcaster, Disconnect, Lobby, Send, Terms, new_secret, states
 from app.channel.link import build_link
 from app.channel.signatures import private_key
 from app.esplora import ChainApiError
-from app.ui import broadcast_form, broadcast_view as view, chain, media, storage
+from app.ui import broadcast_form, broadcast_view as view, chain, devnet_address, field_errors, media, storage
 from app.ui.broadcast_channel import ViewerChannel
 from app.ui.dom import by_id, on, set_text, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
@@ -41,11 +42,23 @@ class BroadcastPage:
 
     def enter(self):
         on(by_id("bc-form"), "submit", self.submit)
-        for field in ("bc-rate", "bc-name"):
+        for field in ("bc-rate", "bc-lock"):
             on(by_id(field), "input", lambda *_: broadcast_form.preview())
+        field_errors.clear_when_changed("bc-name", "bc-payout", *(field for field, *_ in broadcast_form.NUMBERS))
+        if self.config.devnet:
+            show("bc-own-payout")
+            on(by_id("bc-own-payout"), "click", lambda *_: self.use_own_payout())
         on(by_id("bc-source"), "change", lambda *_: show("bc-file-label", by_id("bc-source").value == "file"))
-        on(by_id("bc-end"), "click", lambda *_: self.end())
+        on(by_id("bc-end"), "click", lambda *_: self.ask_to_end())
+        on(by_id("bc-end-yes"), "click", lambda *_: self.end())
+        on(by_id("bc-end-no"), "click", lambda *_: show("bc-end-confirm", False))
+        on(by_id("bc-again"), "click", lambda *_: window.location.reload())
         on(by_id("bc-copy"), "click", lambda *_: window.navigator.clipboard.writeText(by_id("share-link").href))
+        if hasattr(window.navigator, "share"):  # the phone's own share sheet, where the browser has one
+            show("bc-share")
+            on(by_id("bc-share"), "click", lambda *_: window.navigator.share(
+                to_js({"title": by_id("bc-live-name").textContent, "url": by_id("share-link").href},
+                      dict_converter=window.Object.fromEntries)))
         on(by_id("bc-chat-form"), "submit", self.send_chat)
         on(by_id("bc-take-over"), "click", lambda *_: asyncio.ensure_future(self.claim_tab(take_over=True)))
         on(by_id("bc-source-again"), "click", lambda *_: asyncio.ensure_future(self.choose_source_again()))
@@ -113,6 +126,12 @@ class BroadcastPage:
             show("bc-live")
             self.start_ticker()
 
+    def use_own_payout(self):
+        """Devnet: pay out to an address of this browser's own (no wallet needed to try it)."""
+        field = by_id("bc-payout")
+        field.value = devnet_address.own_address("bc-payout-key", self.config.network)
+        field_errors.clear("bc-payout")
+
     def submit(self, event):
         event.preventDefault()
         if self.active:
@@ -127,7 +146,13 @@ class BroadcastPage:
         view.fail("")
         try:
             await self._go_live(saved_terms)
-        except (ValueError, media.MediaError, ChainApiError) as failure:
+        except field_errors.FieldError as wrong:
+            field_errors.show_error(wrong)
+        except ChainApiError as failure:
+            view.fail(f"The chain service at {self.config.esplora} cannot be reached to read the network's fee "
+                      f"rate, so no offer can be made yet ({failure}). Check the connection and press Go live to "
+                      "try again.")
+        except (ValueError, media.MediaError) as failure:
             view.fail(str(failure))
             if self.link:
                 self.link.destroy()
@@ -140,7 +165,11 @@ class BroadcastPage:
             view.chain_status("")
 
     async def _go_live(self, saved_terms):
-        terms = saved_terms or broadcast_form.terms(self.config.network, await self.api.fee_rate())
+        if saved_terms is None:
+            fields = broadcast_form.read(self.config.network)  # said at the field, before the chain is asked
+            terms = broadcast_form.terms(self.config.network, fields, await self.api.fee_rate())
+        else:
+            terms = saved_terms
         saved = storage.get(SESSION_KEY)
         if not (saved and saved["terms"]["name"] == terms.name and self.identity_secret):
             self.load_identity(new_secret(os.urandom))
@@ -291,7 +320,13 @@ class BroadcastPage:
 
     # ---- the end -------------------------------------------------------------
 
+    def ask_to_end(self):
+        """What ending does, before it is done: it cannot be taken back."""
+        live = [ch for ch in self.channels.values() if ch.b.state in states.LIVE]
+        view.ask_to_end(len(live), sum(ch.b.earned for ch in live))
+
     def end(self):
+        show("bc-end-confirm", False)
         self.ending = True
         by_id("bc-end").disabled = True
         now = chain.now()

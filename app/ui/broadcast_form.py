@@ -1,34 +1,47 @@
-"""The broadcaster's form: the terms of every channel, read and checked before going live."""
+"""The broadcaster's form: the terms of every channel, read and checked before going live, each
+mistake said at its field."""
 
-from app.amounts import rate_summary
+from app import address_check
+from app.amounts import duration, rate_summary
 from app.channel import ProtocolError, Terms
 from app.channel.addresses import address_script, dust
 from app.ui.dom import by_id, set_text
+from app.ui.field_errors import FieldError
 from app.ui.peerlink import peer_id
 
 FIELDS = (("bc-name", "name"), ("bc-payout", "payout_address"), ("bc-rate", "rate_sat_per_min"),
           ("bc-min-deposit", "min_deposit_sat"), ("bc-pay-interval", "pay_interval_s"), ("bc-prepay", "prepay_s"),
           ("bc-grace", "grace_s"), ("bc-lock", "refund_lock_s"), ("bc-confirmations", "confirmations"))
+NUMBERS = (("bc-rate", "The price", 1, 10**9, "sats"), ("bc-min-deposit", "The minimum deposit", 1, 21 * 10**14, "sats"),
+           ("bc-lock", "The lock time", 60, 2_592_000, "seconds"), ("bc-pay-interval", "The payment interval", 1, 3600,
+                                                                     "seconds"),
+           ("bc-prepay", "The prepaid time", 0, 3600, "seconds"), ("bc-grace", "The grace period", 0, 3600, "seconds"),
+           ("bc-confirmations", "The confirmations", 0, 100, "confirmations"),
+           ("bc-unconfirmed-min", "The unconfirmed minutes", 1, 100_000, "minutes"))
+SECONDS_SHOWN = (("bc-lock", "bc-lock-text"),)
 
 
-def _int_field(element_id, label, low, high):
+def whole_number(element_id, label, low, high, unit):
     raw = by_id(element_id).value.strip()
     if not raw.lstrip("-").isdigit() or not raw.isascii():
-        raise ValueError(f"{label} must be a whole number.")
+        raise FieldError(element_id, f"{label} must be a whole number of {unit}.")
     value = int(raw)
     if not low <= value <= high:
-        raise ValueError(f"{label} must be between {low:,} and {high:,}.")
+        raise FieldError(element_id, f"{label} must be from {low:,} to {high:,} {unit}.")
     return value
 
 
 def preview():
+    """What the price and the lock time mean, as they are typed."""
     try:
-        rate = int(by_id("bc-rate").value)
-        set_text("bc-rate-summary", rate_summary(rate) if rate > 0 else "")
-    except ValueError:
-        set_text("bc-rate-summary", "")
-    pid = peer_id(by_id("bc-name").value)
-    set_text("bc-name-id", f"Peer id: {pid}" if pid else "Viewers find you by this name.")
+        set_text("bc-rate-summary", rate_summary(whole_number(*NUMBERS[0])))
+    except FieldError as e:
+        set_text("bc-rate-summary", str(e) if by_id("bc-rate").value.strip() else "")
+    for field, text in SECONDS_SHOWN:
+        try:
+            set_text(text, duration(whole_number(field, "", 0, 10**9, "seconds")))
+        except FieldError:
+            set_text(text, "")
 
 
 def fill(terms):
@@ -40,29 +53,28 @@ def fill(terms):
         by_id("bc-unconfirmed-min").value = str(max(1, terms["max_unconfirmed_sat"] // terms["rate_sat_per_min"]))
 
 
-def terms(network, fee_rate):
-    """The form's terms, checked as an offer will be; ValueError says what to fix."""
+def read(network) -> dict:
+    """The form's fields, each checked; FieldError names the first one to fix."""
     name = by_id("bc-name").value.strip()
     if not name or peer_id(name) is None:
-        raise ValueError("Give the stream a name with at least one letter or digit.")
+        raise FieldError("bc-name", "Give the stream a name with at least one letter or digit.")
     payout = by_id("bc-payout").value.strip()
-    try:
-        script = address_script(payout, network)
-    except ProtocolError:
-        raise ValueError(f"The payout address is not a valid {network} address.")
-    rate = _int_field("bc-rate", "The price", 1, 10**9)
-    minimum = dust(script)
+    wrong = address_check.problem(payout, network)
+    if wrong:
+        raise FieldError("bc-payout", wrong)
+    numbers = {field: whole_number(field, *rest) for field, *rest in NUMBERS}
+    return {"name": name[:100], "payout": payout, **numbers}
+
+
+def terms(network, fields: dict, fee_rate: int) -> Terms:
+    """The terms of `read`'s fields at the chain's fee rate, checked as an offer will be."""
+    minimum, rate = dust(address_script(fields["payout"], network)), fields["bc-rate"]
     offered = Terms(
-        name=name[:100], network=network, payout_address=payout, rate_sat_per_min=rate,
-        min_deposit_sat=_int_field("bc-min-deposit", "The minimum deposit", 1, 21 * 10**14),
-        min_payment_sat=minimum, fee_rate_sat_vb=fee_rate,
-        refund_lock_s=_int_field("bc-lock", "The lock time", 60, 2_592_000),
-        pay_interval_s=_int_field("bc-pay-interval", "The payment interval", 1, 3600),
-        prepay_s=_int_field("bc-prepay", "The prepaid time", 0, 3600),
-        grace_s=_int_field("bc-grace", "The grace period", 0, 3600),
-        confirmations=_int_field("bc-confirmations", "The confirmations", 0, 100),
-        max_unconfirmed_sat=max(minimum, rate * _int_field("bc-unconfirmed-min", "The unconfirmed minutes", 1,
-                                                           100_000)))
+        name=fields["name"], network=network, payout_address=fields["payout"], rate_sat_per_min=rate,
+        min_deposit_sat=fields["bc-min-deposit"], min_payment_sat=minimum, fee_rate_sat_vb=fee_rate,
+        refund_lock_s=fields["bc-lock"], pay_interval_s=fields["bc-pay-interval"], prepay_s=fields["bc-prepay"],
+        grace_s=fields["bc-grace"], confirmations=fields["bc-confirmations"],
+        max_unconfirmed_sat=max(minimum, rate * fields["bc-unconfirmed-min"]))
     try:
         return offered.check()
     except ProtocolError as e:

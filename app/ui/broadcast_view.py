@@ -34,6 +34,7 @@ def live(terms, url, identity_pub, stream):
     by_id("bc-qr").src = qr_data_uri(url)
     set_text("bc-fingerprint", receipts.fingerprint(identity_pub))
     set_text("bc-live-name", terms.name)
+    set_text("bc-live-payout", terms.payout_address)
     set_text("bc-terms", f"{rate_summary(terms.rate_sat_per_min)} · minimum deposit "
              f"{sats(terms.min_deposit_sat)} · lock {duration(terms.refund_lock_s)}")
     if stream is not None:
@@ -62,8 +63,8 @@ def viewers(channels, now):
     while body.rows.length < len(rows):
         row = body.insertRow(-1)
         row.setAttribute("data-testid", "viewer-row")
-        for _ in range(5):
-            row.insertCell(-1)
+        for label in ("Viewer", "Deposit", "Paid", "Watched", "State"):
+            row.insertCell(-1).setAttribute("data-label", label)
     for row, ch in zip(body.rows, rows):
         b = ch.b
         deposit = b.channel.value if b.channel else None
@@ -125,6 +126,13 @@ def chat_line(sender, text):
     chat.scrollTop = chat.scrollHeight
 
 
+def ask_to_end(channels, earned):
+    set_text("bc-end-question", "End the broadcast? The stream stops for everyone" + (
+        f", and {channels} viewer channel(s) close now, paying you {sats(earned)}." if channels else "."))
+    show("bc-end-confirm")
+    by_id("bc-end-no").focus()
+
+
 def ended(earned):
     dot = by_id("bc-live-dot")
     dot.textContent = "ended"
@@ -133,6 +141,7 @@ def ended(earned):
     show("bc-end", False)
     show("bc-chat-form", False)
     log(f"Broadcast ended. Earned {sats(earned)}, paid out by the closing transactions under “Closed channels”.")
+    show("bc-next")
 
 
 def elsewhere(taken_over=False):

@@ -6,8 +6,14 @@ from pyscript import document
 _listeners = []  # keep proxies alive for as long as the page lives
 
 
-def by_id(element_id):
+def find(element_id):
+    """The element, or None."""
     element = document.getElementById(element_id)
+    return None if element is None or type(element).__name__ == "JsNull" else element
+
+
+def by_id(element_id):
+    element = find(element_id)
     if element is None:
         raise LookupError(f"no element #{element_id}")
     return element
@@ -25,3 +31,11 @@ def on(element, event, handler):
     proxy = create_proxy(handler)
     _listeners.append(proxy)
     element.addEventListener(event, proxy)
+
+
+def focus_heading(element_id):
+    """Move the keyboard focus to the first heading of what just appeared (screen readers say it)."""
+    heading = by_id(element_id).querySelector("h1, h2")
+    if heading is not None and type(heading).__name__ != "JsNull":
+        heading.setAttribute("tabindex", "-1")
+        heading.focus()

@@ -2,7 +2,8 @@
 
 from pyscript import window
 
-from app.ui.dom import by_id, on, show
+from app.ui import field_errors
+from app.ui.dom import by_id, focus_heading, on, show
 
 SCREENS = ("screen-home", "screen-broadcast", "screen-watch")
 
@@ -23,6 +24,7 @@ def show_route(*_):
     current = screen_for(window.location.hash)
     for screen in SCREENS:
         show(screen, screen == current)
+    focus_heading(current)
     enter(current, str(window.location.hash))
 
 
@@ -45,11 +47,13 @@ def enter(screen, fragment):
 
 
 def watch_route(text):
-    """#/watch/... for a pasted share link or a bare stream name."""
+    """#/watch/... of a pasted share link. A bare name is refused: only the link's key says who
+    the broadcaster is (a name is anyone's to take on the signalling server)."""
     text = text.strip()
-    if "#/watch/" in text:
-        return "#/watch/" + text.split("#/watch/", 1)[1]
-    return "#/watch/" + text
+    if "#/watch/" not in text:
+        raise field_errors.FieldError("home-watch-input", "Paste the whole share link the broadcaster gave you: "
+                                      "a stream name alone cannot tell the real broadcaster from an impostor.")
+    return "#/watch/" + text.split("#/watch/", 1)[1]
 
 
 def start(config=None):
@@ -58,8 +62,12 @@ def start(config=None):
 
     def submit(event):
         event.preventDefault()
-        window.location.hash = watch_route(by_id("home-watch-input").value)
+        try:
+            window.location.hash = watch_route(by_id("home-watch-input").value)
+        except field_errors.FieldError as wrong:
+            field_errors.show_error(wrong)
 
     on(form, "submit", submit)
+    field_errors.clear_when_changed("home-watch-input")
     on(window, "hashchange", show_route)
     show_route()

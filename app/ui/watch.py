@@ -14,7 +14,7 @@ from app import receipts
 from app.channel import (Broadcast, Chat, Closed, Disconnect, PeerError, Persist, Send, ShowFunding, ShowHold,
                          ShowOffer, Viewer, new_secret, parse_link, states)
 from app.esplora import ChainApiError
-from app.ui import chain, receipt_view, viewer_records, watch_chain, watch_view as view
+from app.ui import chain, receipt_view, storage, viewer_records, watch_chain, watch_view as view
 from app.ui.dom import by_id, on, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
 from app.ui.serial import OnlyOne, SerialQueue
@@ -23,6 +23,7 @@ from app.ui.watch_offer import OfferForm
 from app.ui.watch_video import Video
 
 REFUSALS_THAT_STRAND = ("bad_offer", "bad_refund", "bad_funding")
+CHAT_KEPT = 200  # lines of chat kept per channel
 
 
 class WatchPage:
@@ -56,6 +57,8 @@ class WatchPage:
         self.form.bind()
         on(by_id("w-copy-address"), "click", lambda *_: window.navigator.clipboard.writeText(
             by_id("funding-address").textContent))
+        on(by_id("w-copy-amount"), "click", lambda *_: window.navigator.clipboard.writeText(
+            by_id("w-funding-amount-btc").textContent))
         on(by_id("w-stop"), "click", lambda *_: self.stop())
         on(by_id("w-refund-claim"), "click", lambda *_: asyncio.ensure_future(watch_chain.claim_refund(self)))
         on(by_id("w-recover"), "click", lambda *_: asyncio.ensure_future(watch_chain.sweep_home(self)))
@@ -86,6 +89,8 @@ class WatchPage:
             self.v = Viewer.new(self.fragment, self.config.network, new_secret(os.urandom),
                                 self.config.buried_confirmations)
         self.key = viewer_records.key(self.share, self.v)
+        for sender, text in storage.get(self.key + ":chat", []):
+            view.chat_line(sender, text)
         asyncio.ensure_future(self.tick_loop())
         if states.is_over(self.v.state):
             self.show_result()
@@ -190,7 +195,7 @@ class WatchPage:
                     if action.held:
                         self.video.stop()
                 case Chat():
-                    view.chat_line(action.sender or "broadcaster", action.text)
+                    self.chat_line(action.sender or "broadcaster", action.text)
                 case PeerError():
                     view.fail(f"The broadcaster reported a problem: {action.message}")
                 case Disconnect():
@@ -203,8 +208,11 @@ class WatchPage:
     def refused(self, message):
         code, text = message.get("code"), message.get("message", "")
         if code == "bad_offer":
-            view.fail("The offer was refused: it is not signed by the broadcaster named in your link, or its "
-                      f"terms changed ({text}). This may be an impostor.")
+            view.status("Stopped before anything was paid.")
+            view.fail("The offer was refused: it is not signed by the broadcaster your link names (identity "
+                      f"fingerprint {receipts.fingerprint(self.share.identity_pubkey)}), or its terms changed "
+                      f"({text}). This may be an impostor using the same stream name. Nothing was paid; compare "
+                      "the fingerprint with the one on the broadcaster's page, or ask them for the link again.")
             if self.v.state == states.JOINING:  # nothing was paid: stop talking to it
                 self.done = True
                 if self.conn:
@@ -247,7 +255,13 @@ class WatchPage:
         if text and self.conn:
             field.value = ""
             self.run(self.v.chat(text))
-            view.chat_line("you", text)
+            self.chat_line("you", text)
+
+    def chat_line(self, sender, text):
+        """Shown, and kept with the channel: a reload shows the conversation again."""
+        kept = storage.get(self.key + ":chat", [])[-(CHAT_KEPT - 1):] + [[sender, text]]
+        storage.put(self.key + ":chat", kept)
+        view.chat_line(sender, text)
 
     # ---- the clock ----------------------------------------------------------------------
 

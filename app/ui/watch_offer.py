@@ -2,14 +2,11 @@
 chosen, the refund address, and (on a devnet) the faucet."""
 
 import asyncio
-import os
 
-from app.channel import new_secret
-from app.channel.addresses import script_address
-from app.channel.script import p2wpkh
-from app.channel.signatures import private_key
+from app import address_check
 from app.esplora import ChainApiError
-from app.ui import chain, storage, viewer_records, watch_chain, watch_view as view
+from app.ui import chain, devnet_address, field_errors, viewer_records, watch_chain, watch_view as view
+from app.ui.field_errors import FieldError
 from app.ui.dom import by_id, on
 
 
@@ -22,6 +19,7 @@ class OfferForm:
         on(by_id("w-accept-form"), "submit", self.accept)
         on(by_id("w-minutes"), "input", lambda *_: self.deposit_from_minutes())
         on(by_id("w-deposit"), "input", lambda *_: self.show_total())
+        field_errors.clear_when_changed("w-deposit", "w-refund")
         for button in by_id("w-presets").querySelectorAll("button"):
             on(button, "click", self.preset)
         on(by_id("w-faucet"), "click", lambda *_: asyncio.ensure_future(self.faucet()))
@@ -42,12 +40,7 @@ class OfferForm:
 
     def own_address(self):
         """Devnet: a fresh address of this browser's own, its key kept beside the channel's record."""
-        key = self.page.key + ":refund-key"
-        secret = storage.get(key)
-        if secret is None:
-            secret = new_secret(os.urandom).hex()
-            storage.put(key, secret)
-        return script_address(p2wpkh(private_key(bytes.fromhex(secret)).sec()), self.page.config.network)
+        return devnet_address.own_address(self.page.key + ":refund-key", self.page.config.network)
 
     def preset(self, event):
         by_id("w-minutes").value = event.currentTarget.getAttribute("data-minutes")
@@ -55,20 +48,23 @@ class OfferForm:
 
     def deposit_from_minutes(self):
         terms = self.page.v.offer and self.page.v.offer.terms
-        try:
-            minutes = max(1, int(by_id("w-minutes").value))
-        except ValueError:
+        raw = by_id("w-minutes").value.strip()
+        for button in by_id("w-presets").querySelectorAll("button"):
+            button.setAttribute("aria-pressed", "true" if button.getAttribute("data-minutes") == raw else "false")
+        if not raw.isdigit() or not raw.isascii() or int(raw) < 1:
+            view.deposit_total(self.page.v, "Enter the minutes as a whole number, at least 1.")
             return
         if terms:
-            by_id("w-deposit").value = str(max(terms.min_deposit_sat, terms.rate_sat_per_min * minutes))
+            by_id("w-deposit").value = str(max(terms.min_deposit_sat, terms.rate_sat_per_min * int(raw)))
+            field_errors.clear("w-deposit")
             self.show_total()
 
     def deposit(self):
         raw, minimum = by_id("w-deposit").value.strip(), self.page.v.offer.terms.min_deposit_sat
         if not raw.isdigit() or not raw.isascii():
-            raise ValueError("Enter a deposit in whole sats.")
+            raise FieldError("w-deposit", "Enter the deposit as a whole number of sats.")
         if int(raw) < minimum:
-            raise ValueError(f"The deposit must be at least {minimum:,} sats.")
+            raise FieldError("w-deposit", f"The deposit must be at least {minimum:,} sats.")
         return int(raw)
 
     def show_total(self):
@@ -84,16 +80,27 @@ class OfferForm:
             return
         view.fail("")
         try:
-            change = self.own_address() if page.config.devnet else by_id("w-refund").value.strip()
-            if not change:
-                raise ValueError("Enter your refund address: change and refunds go there.")
-            actions = page.v.accept(self.deposit(), change, chain.now(), max_fee_rate=self.max_fee_rate)
+            capacity = self.deposit()
+            change = self.own_address() if page.config.devnet else self.refund_address()
+            actions = page.v.accept(capacity, change, chain.now(), max_fee_rate=self.max_fee_rate)
+        except FieldError as wrong:
+            field_errors.show_error(wrong)
+            return
         except ValueError as e:
             view.fail(str(e))
             return
         by_id("w-offer").hidden = True
         viewer_records.point(page.share, page.v)
         page.run(actions)
+
+    def refund_address(self):
+        change = by_id("w-refund").value.strip()
+        if not change:
+            raise FieldError("w-refund", "Enter your refund address: change and refunds go there.")
+        wrong = address_check.problem(change, self.page.config.network)
+        if wrong:
+            raise FieldError("w-refund", wrong)
+        return change
 
     def show_funding(self, address, amount):
         view.funding(address, amount, self.page.share.stream, self.page.config.devnet)

@@ -10,7 +10,7 @@ from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import bitcoin_uri, qr_data_uri
 from app.ui import receipt_view, tabs
-from app.ui.dom import by_id, set_text, show
+from app.ui.dom import by_id, focus_heading, set_text, show
 
 END_REASONS = {
     "stopped": "The broadcaster ended the stream.",
@@ -22,6 +22,28 @@ END_REASONS = {
     "abandoned": "You left before funding the channel.",
     "funding_gone": "Your funding transaction was replaced on the chain: the channel never held your money.",
 }
+
+
+STATE_WORDS = {  # the channel's state as the viewer reads it
+    states.JOINING: "Connecting to the broadcaster", states.FUNDING: "Waiting for your payment",
+    states.REFUND_SIGNED: "Payment seen: opening the channel", states.OPEN: "Paying as you watch",
+    states.CLOSING: "Settling…", states.SETTLING: "Settled, confirming", states.CLOSED: "Settled, confirmed",
+    states.EXPIRED: "The broadcaster did not settle: your deposit comes back by the refund",
+}
+
+
+def show_state(v):
+    """In words; the state itself in data-state (for tests and for the curious)."""
+    element = by_id("w-state")
+    element.setAttribute("data-state", v.state)
+    words = STATE_WORDS[v.state]
+    if v.state == states.OPEN and v.held:
+        words = "Paused until your payment confirms"
+    elif v.state == states.JOINING and v.offer:
+        words = "Offer received: nothing is paid yet"
+    if element.textContent != words:
+        element.textContent = words
+    show("w-state-line")
 
 
 def status(text):
@@ -61,6 +83,7 @@ def offer(v, config, own_address):
              f"Until your funding confirms, the broadcaster streams at most {duration(terms.unconfirmed_s)} "
              f"({sats(terms.max_unconfirmed_sat)}), then waits for the confirmation.")
     show("w-offer")
+    focus_heading("w-offer")
 
 
 def deposit_total(v, capacity_or_error):
@@ -69,7 +92,8 @@ def deposit_total(v, capacity_or_error):
         return
     terms = v.offer.terms
     watchable = max(0, capacity_or_error - v.close_fee()) * 60 // terms.rate_sat_per_min
-    set_text("w-total", f"Deposit {sats(capacity_or_error)}: up to {duration(watchable)} of video "
+    least = " (the broadcaster's minimum deposit)" if capacity_or_error == terms.min_deposit_sat else ""
+    set_text("w-total", f"Deposit {sats(capacity_or_error)}{least}: up to {duration(watchable)} of video "
              "(the closing fee comes out of it). "
              f"You send {sats(v.funding_amount(capacity_or_error))} including the funding fee.")
 
@@ -78,11 +102,13 @@ def funding(address, amount, stream, devnet):
     set_text("funding-address", address)
     set_text("funding-amount", amount)
     set_text("w-funding-amount-text", f"{sats(amount)} ({btc(amount)})")
+    set_text("w-funding-amount-btc", btc(amount).split()[0])  # what "Copy amount" gives a wallet
     uri = bitcoin_uri(address, amount, stream)
     by_id("w-bip21").href = uri
     by_id("w-qr").src = qr_data_uri(uri)
     show("w-faucet", devnet)
     show("w-funding")
+    focus_heading("w-funding")
 
 
 def funding_status(text):
@@ -91,8 +117,7 @@ def funding_status(text):
 
 def ticker(v, now, connected):
     """The player and its numbers while the channel is open or closing."""
-    set_text("w-state", v.state)
-    show("w-state-line")
+    show_state(v)
     if v.state == states.FUNDING and v.utxos:
         show("w-funding", False)
     if v.state not in (states.OPEN, states.CLOSING) or not v.channel:
@@ -101,11 +126,13 @@ def ticker(v, now, connected):
     show("w-player")
     terms = v.offer.terms
     left = v.seconds_left(now)
+    watched = -(-terms.rate_sat_per_min * v.video_ms // 60_000)
     set_text("paid-total", v.amount)
     set_text("w-paid-text", sats(v.amount))
-    set_text("w-balance", sats(v.balance))
+    set_text("w-balance", sats(max(0, v.channel.max_amount - min(v.amount, watched))))  # not yet watched away
     set_text("w-time-left", duration(left))
-    show("w-low-funds", v.state == states.OPEN and left < max(60, 3 * terms.pay_interval_s))
+    whole = v.channel.max_amount * 60 // terms.rate_sat_per_min
+    show("w-low-funds", v.state == states.OPEN and left < max(3 * terms.pay_interval_s, min(60, whole // 4)))
     if v.state == states.OPEN and connected:
         status("Waiting for your funding transaction to confirm: the broadcaster paused the video until then."
                if v.held else f"Watching “{terms.name}”: paying {rate_summary(terms.rate_sat_per_min)}.")
@@ -146,9 +173,9 @@ def result(v, explorer):
         item.append(txid_link(explorer, v.closing_txid))
         box.append(item)
     show("w-result")
+    focus_heading("w-result")
     show("w-again", False)  # until the chain says nothing is left at the funding address (`recovery`)
-    set_text("w-state", v.state)
-    show("w-state-line")
+    show_state(v)
 
 
 def receipt(v, r):

@@ -166,7 +166,7 @@ def wait_watching(viewer, timeout=40_000, past=1):
 
 
 def state(page):
-    return page.text_content("[data-testid=channel-state]")
+    return page.get_attribute("[data-testid=channel-state]", "data-state")
 
 
 def viewer_record(page):

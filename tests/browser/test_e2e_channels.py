@@ -134,6 +134,7 @@ def test_two_viewers_two_channels_end_and_cash_out(apps, live_server):
     assert broadcaster.locator("[data-testid=viewer-row]").count() == 2
 
     broadcaster.click("[data-testid=bc-end]")
+    broadcaster.click("[data-testid=bc-end-yes]")
     wait_until(lambda: broadcaster.locator("[data-testid=closing-txid]").count() == 2, timeout=30,
                what="two closings")
     txids = sorted(broadcaster.locator("[data-testid=closing-txid]").all_text_contents())
