@@ -11,7 +11,7 @@ import traceback
 from pyscript import document, fetch
 
 from app.config import ConfigError, parse_client_config
-from app.ui import router, secp256k1_wasm
+from app.ui import home, router, secp256k1_wasm
 from app.ui.dom import by_id, set_text, show
 
 
@@ -64,6 +64,7 @@ async def start():
         config = await load_config()
         show_network(config)
         router.start(config)
+        home.start(config)
         show("loading", False)
         document.body.setAttribute("data-app-ready", "true")
         BACKGROUND.add(asyncio.ensure_future(secp256k1_wasm.install()))

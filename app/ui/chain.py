@@ -24,9 +24,9 @@ async def _transport(method, url, body):
     return response.status, headers, await asyncio.wait_for(response.text(), FETCH_TIMEOUT_S)
 
 
-def esplora(config, on_wait=None):
+def esplora(config, on_wait=None, attempts=4):
     """The page's chain API client; `on_wait(text)` shows the user why a request is waiting."""
-    return Esplora(config.esplora, _transport, on_wait=on_wait)
+    return Esplora(config.esplora, _transport, on_wait=on_wait, attempts=attempts)
 
 
 def now():

@@ -79,8 +79,11 @@ class Apps:
         self.browser, self.server, self.log = browser, server, log
         self.contexts = []
 
-    def open(self, fragment="#/"):
+    def open(self, fragment="#/", init_script=None):
+        """`init_script`: JavaScript run in the page before the app's own (a browser feature stubbed)."""
         context = self.browser.new_context(viewport={"width": 1100, "height": 900})
+        if init_script:
+            context.add_init_script(init_script)
         context.on("request", lambda r: self.log.record(r.url))
         self.contexts.append(context)
         page = context.new_page()

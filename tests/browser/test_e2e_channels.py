@@ -99,10 +99,17 @@ def test_viewer_reload_resumes_the_same_channel(apps, live_server):
     wait_watching(viewer, past=4)
     before = viewer_record(viewer)
     assert before["state"] == "open"
+    viewer.fill("#w-chat-input", "said before the reload")
+    viewer.click("#w-chat-form button")
+    broadcaster.wait_for_selector("#bc-chat-log li:has-text('said before the reload')")
+    label = broadcaster.text_content("[data-testid=viewer-row] td")
+    assert label == before["channel"]["viewer_pubkey"][2:10]  # named by K1, not by the connection
 
     viewer.reload()
     viewer.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    assert "you: said before the reload" in viewer.text_content("#w-chat-log")  # the conversation is kept
     wait_watching(viewer, past=3)
+    assert broadcaster.text_content("[data-testid=viewer-row] td") == label  # a new connection, the same name
     wait_until(lambda: viewer_record(viewer)["amount"] > before["amount"], timeout=20, what="payments resume")
     after = viewer_record(viewer)
     assert after["channel"]["funding"] == before["channel"]["funding"]
@@ -115,7 +122,7 @@ def test_viewer_reload_resumes_the_same_channel(apps, live_server):
     viewer.wait_for_selector("[data-testid=closing-txid]", timeout=30_000)
     record = viewer_record(viewer)
     tx = confirmed_tx(live_server, record["closing_txid"])
-    assert outputs_by_address(tx)[payout] == record["amount"]
+    assert outputs_by_address(tx)[payout] <= record["amount"]  # what was watched (v2 §F), at most what was paid
 
 
 def test_two_viewers_two_channels_end_and_cash_out(apps, live_server):
@@ -152,6 +159,7 @@ def test_impostor_under_the_same_name_is_refused(apps, live_server):
     real = apps.open("#/broadcast")
     go_live(real, "Impostor test", regtest_address())
     link = share_link(real)
+    real_fingerprint = real.text_content("[data-testid=bc-fingerprint]")
 
     impostor = apps.open("#/broadcast")
     go_live(impostor, "Impostor test", regtest_address())
@@ -165,7 +173,10 @@ def test_impostor_under_the_same_name_is_refused(apps, live_server):
     viewer = apps.open()
     viewer.goto(link)
     viewer.wait_for_selector("[data-testid=error]:visible", timeout=30_000)
-    assert "not signed by the broadcaster named in your link" in viewer.text_content("#w-error")
+    said = viewer.text_content("#w-error")
+    fingerprint = real_fingerprint  # the one the real broadcaster's page showed
+    assert "not signed by the broadcaster your link names" in said and fingerprint in said
+    assert viewer.text_content("#w-status") == "Stopped before anything was paid."  # not "Waiting for…"
     assert viewer.is_hidden("[data-testid=funding-address]")
     assert viewer.is_hidden("#w-offer")
 
@@ -193,6 +204,6 @@ def test_broadcaster_reload_resumes_the_broadcast_and_its_channels_by_itself(app
     broadcaster.wait_for_selector("[data-testid=closing-txid]", timeout=30_000)
     assert broadcaster.text_content("[data-testid=closing-txid]") == txid
     earned = int(broadcaster.text_content("[data-testid=bc-earned]"))
-    assert outputs_by_address(confirmed_tx(live_server, txid))[payout] == earned == viewer_record(viewer)["amount"]
-    wait_until(lambda: f"Paid {earned:,} sats" in viewer.text_content("#w-result-text"), timeout=10,
+    assert outputs_by_address(confirmed_tx(live_server, txid))[payout] == earned <= viewer_record(viewer)["amount"]
+    wait_until(lambda: f"and paid {earned:,} sats" in viewer.text_content("#w-result-text"), timeout=10,
                what="the outcome as the chain has it")

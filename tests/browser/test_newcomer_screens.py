@@ -1,0 +1,60 @@
+"""What a newcomer meets on each screen: a share link asked for (not a bare name), the focus on
+each new screen's heading, an offer that states its minimum charge in time and the shortest
+session's whole cost, presets that show which is chosen, the phone's share sheet, the payout
+address shown once live."""
+
+import pytest
+
+from tests.browser.e2e_support import go_live, regtest_address, share_link
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_bare_stream_name_on_the_home_page_asks_for_the_share_link(app_page):
+    app_page.fill("[data-testid=home-watch-input]", "Sunday sketching")
+    app_page.click("[data-testid=home-watch]")
+    app_page.wait_for_selector("#home-watch-input-error:visible")
+    assert "Paste the whole share link" in app_page.text_content("#home-watch-input-error")
+    assert app_page.evaluate("location.hash") in ("", "#/")
+    app_page.fill("[data-testid=home-watch-input]", "http://x/#/watch/a/b")
+    assert app_page.is_hidden("#home-watch-input-error")  # gone once the field changes
+
+
+def test_each_new_screen_takes_the_keyboard_focus_to_its_heading(app_page):
+    app_page.click("[data-testid=home-broadcast]")
+    app_page.wait_for_selector("#bc-form:visible")
+    assert app_page.evaluate("document.activeElement.outerHTML").startswith("<h1")
+    assert app_page.evaluate("document.activeElement.textContent") == "Broadcast"
+
+
+def test_the_offer_states_its_minimum_charge_in_time_and_what_a_short_session_costs(apps):
+    payout = regtest_address()
+    broadcaster = apps.open("#/broadcast")
+    go_live(broadcaster, "Slow and cheap", payout, rate=100)
+    link = share_link(broadcaster)
+    assert broadcaster.text_content("[data-testid=bc-live-payout]") == payout
+    viewer = apps.open()
+    viewer.goto(link)
+    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
+    assert viewer.evaluate("document.activeElement.id") == "w-name"  # the offer's heading
+    minimum = viewer.text_content("[data-testid=minimum-charge]")
+    assert "at least the minimum charge of 294 sats (≈ 2 min 56 s at this price)" in minimum
+    assert "Time paid ahead comes back when you stop" in minimum
+    assert "funding 122 sats, closing 169 sats; the shortest session costs 585 sats in all" in minimum
+    viewer.click("#w-presets [data-minutes='5']")
+    assert viewer.get_attribute("#w-presets [data-minutes='5']", "aria-pressed") == "true"
+    assert viewer.get_attribute("#w-presets [data-minutes='15']", "aria-pressed") == "false"
+    total = viewer.text_content("#w-total")  # 5 min at 100 sats/min is below the minimum deposit
+    assert total.startswith("Deposit 3,000 sats (the broadcaster's minimum deposit): up to 28 min 18 s")
+    assert "closing fee comes out of it" in total
+
+
+def test_the_share_link_goes_to_the_phones_share_sheet_where_there_is_one(apps):
+    broadcaster = apps.open("#/broadcast", init_script="navigator.share = (data) => { window.shared = data; "
+                                                      "return Promise.resolve(); };")
+    broadcaster.wait_for_selector("#bc-form:visible")
+    go_live(broadcaster, "Shared from a phone", regtest_address())
+    link = share_link(broadcaster)
+    broadcaster.click("[data-testid=bc-share]")
+    broadcaster.wait_for_function("window.shared !== undefined")
+    assert broadcaster.evaluate("window.shared") == {"title": "Shared from a phone", "url": link}
