@@ -1,5 +1,6 @@
 """Helpers for the two-browser end-to-end tests: a broadcaster and viewers on live_server."""
 
+import contextlib
 import json
 import os
 import time
@@ -10,10 +11,26 @@ from embit.ec import PrivateKey
 from embit.networks import NETWORKS
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.conftest import RequestLog
+from tests.conftest import RequestLog, ServerProcess
 
 # Short terms so a whole channel fits in a test (protocol §8 allows it on a devnet).
 FAST_TERMS = {"bc-pay-interval": 2, "bc-prepay": 4, "bc-grace": 4, "bc-lock": 3600, "bc-min-deposit": 3000}
+
+
+@contextlib.contextmanager
+def other_server(tmp_path, *args):
+    """serve.py with these arguments, an external signalling host and no devnet data of its own."""
+    server = ServerProcess(*args, "--peer-host", "127.0.0.1", data_dir=tmp_path / "unused").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def open_app(page, server):
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    return page
 
 
 def regtest_address():

@@ -3,23 +3,19 @@ to try again) and when going live, instead of a raw 'TypeError: Failed to fetch'
 
 import pytest
 
-from tests.browser.e2e_support import regtest_address
-from tests.conftest import ServerProcess
+from tests.browser.e2e_support import open_app, other_server, regtest_address
 
 DEAD = "http://127.0.0.1:9/api"  # the discard port: nothing answers
 
 
 @pytest.fixture
 def no_chain_server(tmp_path):
-    server = ServerProcess("--no-devnet", "--network", "regtest", "--esplora", DEAD, "--peer-host", "127.0.0.1",
-                           data_dir=tmp_path / "unused").start()
-    yield server
-    server.stop()
+    with other_server(tmp_path, "--no-devnet", "--network", "regtest", "--esplora", DEAD) as server:
+        yield server
 
 
 def test_the_home_page_and_go_live_say_the_chain_service_is_down(page, no_chain_server):
-    page.goto(no_chain_server.url + "/")
-    page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    open_app(page, no_chain_server)
     page.wait_for_selector("[data-testid=home-chain]:visible", timeout=30_000)
     said = page.text_content("#home-chain-text")
     assert f"The chain service at {DEAD} cannot be reached right now" in said and "try again" in said

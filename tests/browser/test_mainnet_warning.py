@@ -2,20 +2,17 @@
 
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.browser.e2e_support import open_app, other_server
 
 
 @pytest.fixture
 def mainnet_server(tmp_path):
-    server = ServerProcess("--network", "mainnet", "--allow-mainnet", "--peer-host", "127.0.0.1",
-                           data_dir=tmp_path / "unused").start()
-    yield server
-    server.stop()
+    with other_server(tmp_path, "--network", "mainnet", "--allow-mainnet") as server:
+        yield server
 
 
 def test_mainnet_shows_a_loud_warning(page, mainnet_server):
-    page.goto(mainnet_server.url + "/")
-    page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    open_app(page, mainnet_server)
     assert page.is_visible("#mainnet-warning")
     assert "real bitcoin" in page.text_content("#mainnet-warning")
     assert page.text_content("#network-badge").strip() == "mainnet"
