@@ -34,3 +34,9 @@ def duration(seconds: int) -> str:
     if minutes:
         return f"{minutes} min {secs} s"
     return f"{secs} s"
+
+
+def fiat(amount: int, price: float, currency: str) -> str:
+    """What `amount` sats are worth at `price` (of one BTC in `currency`): '≈ 0.58 USD'."""
+    value = amount * price / SATS_PER_BTC
+    return f"≈ {value:,.2f} {currency}" if value >= 0.01 else f"< 0.01 {currency}"

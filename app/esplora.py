@@ -36,6 +36,7 @@ MAX_ANSWER = 8 * 1024 * 1024  # characters; far above any answer this client ask
 MAX_RETRY_WAIT = 60  # seconds, whatever Retry-After asks for
 HEX64 = re.compile(r"[0-9a-f]{64}")
 DIGITS = re.compile(r"[0-9]{1,10}")
+CURRENCY = re.compile(r"[A-Z]{3}")
 HEX = re.compile(r"(?:[0-9a-f]{2})*")
 RPC_ERROR = re.compile(r"\s*sendrawtransaction RPC error:\s*(\{.*\})\s*", re.DOTALL)
 
@@ -216,6 +217,26 @@ class Esplora:
         above = [usable[k] for k in sorted(usable) if k > target_blocks]
         rate = at_or_below[-1] if at_or_below else (above[0] if above else 1)
         return max(1, min(MAX_FEE_RATE, math.ceil(rate)))
+
+    async def prices(self) -> dict[str, float]:
+        """BTC's price in each currency, where the service offers one (mempool.space's
+        `GET /v1/prices`: {"time": …, "USD": 97000, "EUR": …}); {} where it does not (electrs,
+        blockstream.info and the devnet answer 404)."""
+        status, text = await self._request("GET", "/v1/prices")
+        if not 200 <= status < 300:
+            return {}
+        data = parse_json(text, "GET /v1/prices")
+        if not isinstance(data, dict):
+            raise ChainApiError("chain API: prices are not an object")
+        found = {}
+        for currency, price in data.items():
+            if currency == "time" or not (isinstance(currency, str) and CURRENCY.fullmatch(currency)):
+                continue
+            if type(price) not in (int, float) or not -1 <= price < 10**12:
+                raise ChainApiError(f"chain API: bad price for {currency}: {str(price)[:20]!r}")
+            if price > 0:  # mempool.space gives -1 or 0 for a currency it has no price for
+                found[currency] = float(price)
+        return found
 
     async def address_utxos(self, address) -> list[Utxo]:
         data = await self._get_json(f"/address/{address}/utxo")

@@ -177,6 +177,15 @@ class Viewer(Peer):
         self.state, self.capacity, self.change_address = states.FUNDING, capacity, change_address
         return [Persist(self.record()), ShowFunding(self.funding_address, self.funding_amount(capacity))]
 
+    def change_deposit(self) -> List[Action]:
+        """Back from the funding address to the offer, to choose another deposit: only while no
+        coin has been seen there (nothing was told to the broadcaster yet). Coins sent later for
+        the old amount still fund the channel: T1 returns what exceeds the new one as change."""
+        if self.state != states.FUNDING or self.utxos:
+            raise ValueError("the deposit can change only while no coins have arrived")
+        self.state = states.JOINING
+        return [Persist(self.record()), ShowOffer(self.offer_message)]
+
     def funded(self, utxos: Sequence, now: int) -> List[Action]:
         """Coins paying P2WPKH(K1) arrived (dicts or Utxo with txid, vout, value): propose the channel."""
         if self.state != states.FUNDING:

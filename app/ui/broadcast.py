@@ -17,7 +17,7 @@ from app.channel import Bind, Broadcaster, Disconnect, Lobby, Send, Terms, new_s
 from app.channel.link import build_link
 from app.channel.signatures import private_key
 from app.esplora import ChainApiError
-from app.ui import broadcast_form, broadcast_view as view, chain, devnet_address, field_errors, media, storage
+from app.ui import broadcast_form, broadcast_view as view, chain, devnet_address, fiat, field_errors, media, storage
 from app.ui.broadcast_channel import ViewerChannel
 from app.ui.dom import by_id, on, set_text, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
@@ -34,6 +34,7 @@ class BroadcastPage:
         self.channels, self.link, self.stream, self.terms = {}, None, None, None
         self.identity_secret = self.identity_pub = None
         self.ending = self.active = False
+        self.price = None  # of one BTC in fiat.CURRENCY (mainnet only)
         self.ticker = None
         self.lock = TabLock("streamium-broadcast")
         self.lock.on_lost = self.taken_over
@@ -43,7 +44,7 @@ class BroadcastPage:
     def enter(self):
         on(by_id("bc-form"), "submit", self.submit)
         for field in ("bc-rate", "bc-lock"):
-            on(by_id(field), "input", lambda *_: broadcast_form.preview())
+            on(by_id(field), "input", lambda *_: broadcast_form.preview(self.price))
         field_errors.clear_when_changed("bc-name", "bc-payout", *(field for field, *_ in broadcast_form.NUMBERS))
         if self.config.devnet:
             show("bc-own-payout")
@@ -65,7 +66,12 @@ class BroadcastPage:
         if self.config.network == "regtest":
             by_id("bc-lock").min = "60"
         broadcast_form.preview()
+        asyncio.ensure_future(self.show_fiat())
         asyncio.ensure_future(self.claim_tab())
+
+    async def show_fiat(self):
+        self.price = await fiat.price(self.config)
+        broadcast_form.preview(self.price)
 
     async def claim_tab(self, take_over=False):
         if not await self.lock.acquire(take_over):

@@ -2,10 +2,11 @@
 mistake said at its field."""
 
 from app import address_check
-from app.amounts import duration, rate_summary
+from app.amounts import duration, fiat, rate_summary
 from app.channel import ProtocolError, Terms
 from app.channel.addresses import address_script, dust
 from app.ui.dom import by_id, set_text
+from app.ui.fiat import CURRENCY
 from app.ui.field_errors import FieldError
 from app.ui.peerlink import peer_id
 
@@ -31,10 +32,13 @@ def whole_number(element_id, label, low, high, unit):
     return value
 
 
-def preview():
-    """What the price and the lock time mean, as they are typed."""
+def preview(price=None):
+    """What the price and the lock time mean, as they are typed (`price`: of one BTC in
+    fiat.CURRENCY, on mainnet)."""
     try:
-        set_text("bc-rate-summary", rate_summary(whole_number(*NUMBERS[0])))
+        rate = whole_number(*NUMBERS[0])
+        worth = f" · {fiat(rate * 60, price, CURRENCY)}/hour" if price else ""
+        set_text("bc-rate-summary", rate_summary(rate) + worth)
     except FieldError as e:
         set_text("bc-rate-summary", str(e) if by_id("bc-rate").value.strip() else "")
     for field, text in SECONDS_SHOWN:

@@ -57,6 +57,7 @@ class WatchPage:
         self.form.bind()
         on(by_id("w-copy-address"), "click", lambda *_: window.navigator.clipboard.writeText(
             by_id("funding-address").textContent))
+        on(by_id("w-change-deposit"), "click", lambda *_: self.change_deposit())
         on(by_id("w-copy-amount"), "click", lambda *_: window.navigator.clipboard.writeText(
             by_id("w-funding-amount-btc").textContent))
         on(by_id("w-stop"), "click", lambda *_: self.stop())
@@ -104,6 +105,12 @@ class WatchPage:
             self.form.show_funding(self.v.funding_address, self.v.funding_amount(self.v.capacity))
         if self.v.state != states.CLOSED:
             asyncio.ensure_future(self.connect())
+
+    def change_deposit(self):
+        try:
+            self.run(self.v.change_deposit())
+        except ValueError:
+            view.fail("Coins have already arrived at the funding address: the channel opens with them.")
 
     def again(self):
         """Watch again with a new channel. The old record stays: its K1 may still have coins to sweep."""

@@ -19,7 +19,8 @@ FUNDING_POLL_S = 2  # how often the funding address is checked, unless told to c
 async def poll_funding(page, address, amount):
     """Check the address every FUNDING_POLL_S, or at once when `page.check_funding` is set."""
     v = page.v
-    while v.state == states.FUNDING and not v.utxos and not page.done and not page.is_stuck:
+    while v.state == states.FUNDING and not v.utxos and not page.done and not page.is_stuck \
+            and v.funding_amount(v.capacity) == amount:  # (a deposit changed since has a poll of its own)
         try:
             utxos = await page.api.address_utxos(address)
             total = sum(u.value for u in utxos)

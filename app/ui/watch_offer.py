@@ -5,7 +5,7 @@ import asyncio
 
 from app import address_check
 from app.esplora import ChainApiError
-from app.ui import chain, devnet_address, field_errors, viewer_records, watch_chain, watch_view as view
+from app.ui import chain, devnet_address, fiat, field_errors, viewer_records, watch_chain, watch_view as view
 from app.ui.field_errors import FieldError
 from app.ui.dom import by_id, on
 
@@ -30,6 +30,12 @@ class OfferForm:
         self.deposit_from_minutes()
         view.status("Choose how long you want to watch. Nothing is paid until you fund the channel.")
         asyncio.ensure_future(self.load_fee_limit())
+        asyncio.ensure_future(self.show_fiat())
+
+    async def show_fiat(self):
+        price = await fiat.price(self.page.config)
+        if price:
+            view.rate_fiat(self.page.v.offer.terms.rate_sat_per_min, price, fiat.CURRENCY)
 
     async def load_fee_limit(self):
         """Refuse an offer asking a fee rate far above the chain's own estimate."""

@@ -5,7 +5,7 @@ Nothing here decides anything about the channel; `watch.py` drives it.
 
 import js
 
-from app import receipts
+from app import amounts, receipts
 from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import bitcoin_uri, qr_data_uri
@@ -82,8 +82,13 @@ def offer(v, config, own_address):
              f"{terms.fee_rate_sat_vb} sat/vB. {confirmations}"
              f"Until your funding confirms, the broadcaster streams at most {duration(terms.unconfirmed_s)} "
              f"({sats(terms.max_unconfirmed_sat)}), then waits for the confirmation.")
+    show("w-funding", False)
     show("w-offer")
     focus_heading("w-offer")
+
+
+def rate_fiat(rate, price, currency):
+    set_text("w-rate-fiat", f" · {amounts.fiat(rate * 60, price, currency)}/hour")
 
 
 def deposit_total(v, capacity_or_error):

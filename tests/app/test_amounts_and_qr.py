@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.amounts import btc, duration, rate_summary, sats
+from app.amounts import btc, duration, fiat, rate_summary, sats
 from app.qr import bitcoin_uri, qr_data_uri
 
 
@@ -33,3 +33,8 @@ def test_a_bitcoin_uri_carries_the_exact_amount(amount, text):
 
 def test_a_qr_code_is_an_svg_data_uri():
     assert qr_data_uri("bitcoin:bcrt1qxyz?amount=0.001").startswith("data:image/svg+xml")
+
+
+def test_fiat_is_an_approximation_to_the_cent():
+    assert fiat(60_000, 97_012, "USD") == "≈ 58.21 USD"
+    assert fiat(1, 97_012, "USD") == "< 0.01 USD"

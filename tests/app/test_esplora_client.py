@@ -318,6 +318,20 @@ async def test_a_hostile_outspend_or_transaction_answer_is_refused(path, answer,
         await call
 
 
+async def test_prices_are_mempool_spaces_and_none_where_the_service_has_none(client):
+    answer = {"time": 1764645000, "USD": 97012, "EUR": 90150.5, "GBP": -1, "JPY": 0}  # as mempool.space answers
+    api, *_ = api_on({("GET", "/v1/prices"): ok(answer)})
+    assert await api.prices() == {"USD": 97012.0, "EUR": 90150.5}
+    assert await esplora("/api", client).prices() == {}  # the devnet, like electrs, has no prices
+
+
+@pytest.mark.parametrize("answer", [{"USD": "97000"}, {"USD": 1e13}, ["USD", 97000]])
+async def test_a_hostile_price_is_refused(answer):
+    api, *_ = api_on({("GET", "/v1/prices"): ok(answer)})
+    with pytest.raises(ChainApiError):
+        await api.prices()
+
+
 @pytest.mark.parametrize("answer, message", [
     ("zz", "answered HTTP 200"), ("00", "do not parse"),
     # a real transaction, but not the one asked for

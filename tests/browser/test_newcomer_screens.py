@@ -58,3 +58,27 @@ def test_the_share_link_goes_to_the_phones_share_sheet_where_there_is_one(apps):
     broadcaster.click("[data-testid=bc-share]")
     broadcaster.wait_for_function("window.shared !== undefined")
     assert broadcaster.evaluate("window.shared") == {"title": "Shared from a phone", "url": link}
+
+
+def test_the_deposit_can_be_changed_from_the_funding_screen_until_coins_arrive(apps):
+    broadcaster = apps.open("#/broadcast")
+    go_live(broadcaster, "Second thoughts", regtest_address(), rate=1200)
+    viewer = apps.open()
+    viewer.goto(share_link(broadcaster))
+    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
+    viewer.click("#w-presets [data-minutes='5']")
+    viewer.click("#w-accept")
+    viewer.wait_for_selector("[data-testid=funding-address]:visible")
+    first = int(viewer.text_content("[data-testid=funding-amount]"))
+    address = viewer.text_content("[data-testid=funding-address]")
+    viewer.click("[data-testid=change-deposit]")
+    viewer.wait_for_selector("#w-offer:visible")
+    assert viewer.is_hidden("#w-funding")
+    viewer.click("#w-presets [data-minutes='15']")
+    viewer.click("#w-accept")
+    viewer.wait_for_selector("[data-testid=funding-address]:visible")
+    assert int(viewer.text_content("[data-testid=funding-amount]")) == first + 2 * 6000  # 10 more minutes
+    assert viewer.text_content("[data-testid=funding-address]") == address  # the same key, the same address
+    viewer.click("[data-testid=faucet]")
+    viewer.wait_for_function("document.querySelector('[data-testid=channel-state]').dataset.state === 'open'",
+                             timeout=30_000)

@@ -8,9 +8,11 @@ import pytest
 
 from app.channel import Broadcaster, transactions as txs
 from app.channel.addresses import dust
+from app.channel.script import p2wpkh
 
 from .conftest import Proposal, bring_to
-from .full_channel import ENDINGS, START, channel_terms, key_secret, run_full_channel
+from .full_channel import (ENDINGS, START, Pair, change_address, channel_terms, fake_coins, key_secret,
+                           run_full_channel)
 
 
 def outputs(tx_hex):
@@ -110,3 +112,21 @@ def test_broadcaster_told_the_funding_is_gone_stops_media_and_broadcasts_nothing
     assert actions[2].message == {"v": 2, "type": "end", "reason": "funding_gone"}
     assert actions[-1].reason == "funding_gone" and b.closing_tx is None and b.earned == 0
     assert b.tick(START + 10) == [] and b.reload() == [] and b.funding_gone(START + 2) == []
+
+
+def test_the_deposit_can_change_until_coins_arrive_and_the_old_amount_still_funds_the_new_one():
+    pair = Pair(channel_terms(), "change-deposit", START)
+    v = pair.viewer
+    pair.run("viewer", v.connected(pair.now))
+    pair.run("broadcaster", pair.broadcaster.start())
+    pair.run("viewer", v.accept(100_000, change_address(v.network), pair.now))
+    old_amount, address = v.funding_amount(100_000), v.funding_address
+    assert [a.kind for a in v.change_deposit()] == ["persist", "show_offer"] and v.state == "joining"
+    pair.run("viewer", v.accept(50_000, change_address(v.network), pair.now))
+    assert v.funding_address == address  # the same K1: coins sent for the old amount are not lost
+    coins = fake_coins(address, p2wpkh(v.key.sec()), old_amount)
+    pair.coins.update({(c["txid"], c["vout"]): c["value"] for c in coins})
+    pair.run("viewer", v.funded(coins, pair.now))
+    assert v.channel.value == 50_000 and v.state == "refund_signed"
+    with pytest.raises(ValueError, match="no coins have arrived"):
+        v.change_deposit()
