@@ -12,6 +12,12 @@ from app.ui.dom import by_id, set_text, show
 _closings_seen = set()
 
 
+STATE_WORDS = {  # a viewer's channel as the broadcaster reads it
+    states.OFFERED: "Looking at the offer", states.REFUND_SIGNED: "Funding", states.OPEN: "Watching and paying",
+    states.CLOSING: "Settling…", states.SETTLING: "Settled, confirming", states.CLOSED: "Settled, confirmed",
+}
+
+
 def fail(message):
     set_text("bc-error", message)
     show("bc-error", bool(message))
@@ -69,7 +75,7 @@ def viewers(channels, now):
         b = ch.b
         deposit = b.channel.value if b.channel else None
         lost = b.funding_lost and b.state == states.SETTLING
-        state = b.state + (" (held: funding unconfirmed)" if b.held else "") + \
+        state = STATE_WORDS.get(b.state, b.state) + (" (paused: funding unconfirmed)" if b.held else "") + \
             (" (funding gone: watching in case it comes back)" if lost else "")
         cells = (ch.label, sats(deposit) if deposit else "–", sats(b.amount), duration(b.served_s(now)), state)
         for cell, text in zip(row.cells, cells):

@@ -169,6 +169,16 @@ def open_and_fund(viewer, link, minutes=5):
     return address, amount
 
 
+def at_the_offer(apps, name, rate=1200, payout=None):
+    """A broadcaster live under `name` and a viewer of its link looking at the offer."""
+    broadcaster = apps.open("#/broadcast")
+    go_live(broadcaster, name, payout or regtest_address(), rate=rate)
+    viewer = apps.open()
+    viewer.goto(share_link(broadcaster))
+    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
+    return broadcaster, viewer
+
+
 def watching(apps, name, past=3, **terms):
     """A broadcaster live under `name` and a viewer that funded from the faucet and sees video."""
     broadcaster = apps.open("#/broadcast")

@@ -87,7 +87,7 @@ def test_viewer_tab_closes_broadcaster_settles_last_payment(apps, live_server):
     assert earned > 0
     tx = confirmed_tx(live_server, txid)
     assert outputs_by_address(tx)[payout] == earned
-    assert broadcaster.text_content("[data-testid=viewer-row] td:last-child") == "closed"
+    assert broadcaster.text_content("[data-testid=viewer-row] td:last-child") == "Settled, confirmed"
 
 
 def test_viewer_reload_resumes_the_same_channel(apps, live_server):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.e2e_support import (FAST_TERMS, api, as_stranger, go_live, go_live_once_the_name_is_free,
+from tests.browser.e2e_support import (FAST_TERMS, api, as_stranger, at_the_offer, go_live, go_live_once_the_name_is_free,
                                        open_and_fund, playing_time, regtest_address, share_link, state,
                                        viewer_record, wait_until, wait_watching, watching)
 
@@ -33,7 +33,7 @@ def test_a_stranger_who_knows_the_funding_cannot_resume_close_or_knock_the_viewe
     time.sleep(6)
     assert playing_time(viewer) > before + 4  # never knocked off
     assert viewer_record(viewer)["amount"] > paid and state(viewer) == "open"
-    assert broadcaster.text_content("[data-testid=viewer-row] td:last-child") == "open"
+    assert broadcaster.text_content("[data-testid=viewer-row] td:last-child") == "Watching and paying"
     assert broadcaster.locator("[data-testid=closing-txid]").count() == 0
 
 
@@ -85,11 +85,7 @@ def test_a_second_viewer_tab_on_the_same_link_leaves_the_first_tabs_key_alone(ap
 def test_coins_paid_after_the_channel_failed_come_home_with_recover_my_coins(apps, live_server):
     """The broadcaster went away after the viewer took its offer; what the viewer's wallet then
     paid to the funding address is swept to its refund address, the fee shown first."""
-    first = apps.open("#/broadcast")
-    go_live(first, "Recover show", regtest_address(), rate=1200)
-    viewer = apps.open()
-    viewer.goto(share_link(first))
-    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
+    first, viewer = at_the_offer(apps, "Recover show")
     viewer.click("#w-accept")
     viewer.wait_for_selector("[data-testid=funding-address]:visible")
     address = viewer.text_content("[data-testid=funding-address]")

@@ -5,7 +5,7 @@ address shown once live."""
 
 import pytest
 
-from tests.browser.e2e_support import go_live, regtest_address, share_link
+from tests.browser.e2e_support import at_the_offer, go_live, regtest_address, share_link
 
 pytestmark = pytest.mark.browser
 
@@ -29,13 +29,8 @@ def test_each_new_screen_takes_the_keyboard_focus_to_its_heading(app_page):
 
 def test_the_offer_states_its_minimum_charge_in_time_and_what_a_short_session_costs(apps):
     payout = regtest_address()
-    broadcaster = apps.open("#/broadcast")
-    go_live(broadcaster, "Slow and cheap", payout, rate=100)
-    link = share_link(broadcaster)
+    broadcaster, viewer = at_the_offer(apps, "Slow and cheap", rate=100, payout=payout)
     assert broadcaster.text_content("[data-testid=bc-live-payout]") == payout
-    viewer = apps.open()
-    viewer.goto(link)
-    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
     assert viewer.evaluate("document.activeElement.id") == "w-name"  # the offer's heading
     minimum = viewer.text_content("[data-testid=minimum-charge]")
     assert "at least the minimum charge of 294 sats (≈ 2 min 56 s at this price)" in minimum
@@ -61,11 +56,7 @@ def test_the_share_link_goes_to_the_phones_share_sheet_where_there_is_one(apps):
 
 
 def test_the_deposit_can_be_changed_from_the_funding_screen_until_coins_arrive(apps):
-    broadcaster = apps.open("#/broadcast")
-    go_live(broadcaster, "Second thoughts", regtest_address(), rate=1200)
-    viewer = apps.open()
-    viewer.goto(share_link(broadcaster))
-    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
+    _, viewer = at_the_offer(apps, "Second thoughts")
     viewer.click("#w-presets [data-minutes='5']")
     viewer.click("#w-accept")
     viewer.wait_for_selector("[data-testid=funding-address]:visible")
