@@ -74,9 +74,11 @@ def viewers(channels, now):
     for row, ch in zip(body.rows, rows):
         b = ch.b
         deposit = b.channel.value if b.channel else None
-        lost = b.funding_lost and b.state == states.SETTLING
-        state = STATE_WORDS.get(b.state, b.state) + (" (paused: funding unconfirmed)" if b.held else "") + \
-            (" (funding gone: watching in case it comes back)" if lost else "")
+        if b.funding_lost:
+            state = "Funding gone: " + ("nothing was earned" if b.state == states.CLOSED
+                                        else "watching in case it comes back")
+        else:
+            state = STATE_WORDS.get(b.state, b.state) + (" (paused: funding unconfirmed)" if b.held else "")
         cells = (ch.label, sats(deposit) if deposit else "–", sats(b.amount), duration(b.served_s(now)), state)
         for cell, text in zip(row.cells, cells):
             if cell.textContent != text:

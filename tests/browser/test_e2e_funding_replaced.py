@@ -45,7 +45,7 @@ def test_a_funding_replaced_after_watching_stops_the_video_and_earns_nothing(bro
         assert api(unmined_server, "/mempool/txids")[-1] == replacement
 
         row = "[data-testid=viewer-row] td:last-child"
-        wait_until(lambda: "funding gone" in broadcaster.text_content(row),
+        wait_until(lambda: "Funding gone" in broadcaster.text_content(row),
                    timeout=20, what="the broadcaster seeing the funding gone")
         stopped = playing_time(viewer)
         wait_until(lambda: viewer_record(viewer)["end_reason"] == "funding_gone", timeout=10,
@@ -53,9 +53,10 @@ def test_a_funding_replaced_after_watching_stops_the_video_and_earns_nothing(bro
         assert playing_time(viewer) <= stopped + 1
         assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
         assert funding not in api(unmined_server, "/mempool/txids")
-        assert broadcaster.text_content(row).startswith("settling"), "its T3 is kept while the conflict may vanish"
+        assert broadcaster.text_content(row) == "Funding gone: watching in case it comes back", \
+        "its T3 is kept while the conflict may vanish"
         api(unmined_server, "/devnet/mine", {"blocks": 1})  # the replacement buried (--buried 1)
-        wait_until(lambda: broadcaster.text_content(row) == "closed", timeout=20,
+        wait_until(lambda: broadcaster.text_content(row) == "Funding gone: nothing was earned", timeout=20,
                    what="the broadcaster forgetting the channel once the replacement is buried")
         assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
     finally:
