@@ -12,6 +12,10 @@ and warm load is taken apart: resource timings (performance.getEntriesByType),
 PyScript's `py:ready` and `py:done` events, the moment data-app-ready turns true,
 and Chromium's own counters (CDP Performance.getMetrics).
 
+Then each link of LINKS (DevTools' Network.emulateNetworkConditions through a CDP session):
+a first visit in a fresh context (seconds to app-ready, bytes the network carried), then, once
+sw.js holds its offline copy, a return visit with the network off.
+
     .venv/bin/python bench/startup.py [--runs 5] [--tiny] [--profile] [--json FILE]
 """
 
@@ -71,15 +75,20 @@ def time_to_ready(page, url):
 
 
 def measure(url, runs):
-    cold, warm, disk = [], [], []
+    cold, warm, disk, blocked = [], [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for _ in range(runs):
             context = browser.new_context()
             page = context.new_page()
             cold.append(time_to_ready(page, url))
+            wait_for_copy(page)  # a returning visitor comes back later, not while sw.js copies
             page = context.new_page()
             warm.append(time_to_ready(page, url))
+            context.close()
+            context = browser.new_context(service_workers="block")  # the same, as before sw.js
+            time_to_ready(context.new_page(), url)
+            blocked.append(time_to_ready(context.new_page(), url))
             context.close()
         browser.close()
         for _ in range(runs):
@@ -88,10 +97,96 @@ def measure(url, runs):
             with tempfile.TemporaryDirectory() as profile_dir:
                 context = p.chromium.launch_persistent_context(
                     profile_dir, executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-                time_to_ready(context.new_page(), url)
+                first = context.new_page()
+                time_to_ready(first, url)
+                wait_for_copy(first)
                 disk.append(time_to_ready(context.new_page(), url))
                 context.close()
-    return {"cold start": cold, "warm start": warm, "warm start, on-disk profile": disk}
+    return {"cold start": cold, "warm start": warm, "warm start, on-disk profile": disk,
+            "warm start, service workers blocked (as before sw.js)": blocked}
+
+
+# (name, download Mbit/s, round trip ms) as DevTools' Network.emulateNetworkConditions applies
+# them to the page's requests (throughput in bytes/s; latency added per request). None: loopback.
+LINKS = (("loopback", None, 0), ("50 Mbit/s, 20 ms", 50, 20), ("20 Mbit/s, 40 ms", 20, 40),
+         ("10 Mbit/s, 60 ms", 10, 60))
+LINK_TARGETS = {"first visit, 20 Mbit/s, 40 ms": ("≤ 3.0 s median", 3.0), "loopback first visit": ("≤ 1.3 s median", 1.3),
+                "bytes, first visit": ("≤ 6 MiB", 6.0), "return visit, offline": ("≤ 0.8 s median", 0.8)}
+COPIED_JS = """async () => { const meta = await caches.open('streamium-meta');
+    return !!(await meta.match('current')); }"""
+
+
+def wait_for_copy(page, timeout=120):
+    """Until sw.js holds the whole offline copy."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(COPIED_JS):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sw.js made no offline copy within {timeout} s")
+        time.sleep(0.2)
+
+
+def first_visit(context, url, mbit, rtt_ms, gzip_only=False):
+    """Seconds to app-ready and bytes the network carried, on an emulated link (`gzip_only`: as
+    a browser that does not take brotli, i.e. the page before it had .br files)."""
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    if gzip_only:
+        cdp.send("Network.setExtraHTTPHeaders", {"headers": {"Accept-Encoding": "gzip, deflate"}})
+    carried = []
+    cdp.on("Network.loadingFinished", lambda event: carried.append(event["encodedDataLength"]))
+    if mbit:
+        cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": rtt_ms, "downloadThroughput": mbit * 1e6 / 8,
+            "uploadThroughput": mbit * 1e6 / 8})
+    seconds = time_to_ready(page, url)
+    return page, seconds, sum(carried)
+
+
+def measure_links(url, runs, links=LINKS):
+    """Each link: a first visit (fresh context), then, once sw.js has its copy, a return visit
+    with the network switched off."""
+    found = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for name, mbit, rtt in links:
+            first, moved, offline, gzipped, gzip_moved = [], [], [], [], []
+            for _ in range(runs):
+                context = browser.new_context()  # gzip only, for the comparison: no copy kept
+                _, seconds, carried = first_visit(context, url, mbit, rtt, gzip_only=True)
+                gzipped.append(seconds)
+                gzip_moved.append(carried / 2**20)
+                context.close()
+                context = browser.new_context()
+                page, seconds, carried = first_visit(context, url, mbit, rtt)
+                first.append(seconds)
+                moved.append(carried / 2**20)
+                wait_for_copy(page)
+                context.set_offline(True)
+                offline.append(time_to_ready(context.new_page(), url))
+                context.close()
+            found[name] = {"first": first, "mib": moved, "offline": offline, "gzip": gzipped, "gzip_mib": gzip_moved}
+        browser.close()
+    return found
+
+
+def link_rows(found):
+    rows = []
+    for name, m in found.items():
+        first_name = "loopback first visit" if name == "loopback" else f"first visit, {name}"
+        target = LINK_TARGETS.get(first_name)
+        rows.append(row(first_name, m["first"], "s", target=target[0] if target else "–",
+                        met=statistics.median(m["first"]) <= target[1] if target else None))
+        rows.append(row(f"{first_name}, gzip only (as before brotli)", m["gzip"], "s"))
+        if name == "loopback":
+            mib_target, mib_limit = LINK_TARGETS["bytes, first visit"]
+            rows.append(row("bytes, first visit", m["mib"], "MiB", target=mib_target,
+                            met=statistics.median(m["mib"]) <= mib_limit))
+            rows.append(row("bytes, first visit, gzip only (as before brotli)", m["gzip_mib"], "MiB"))
+            off_target, off_limit = LINK_TARGETS["return visit, offline"]
+            rows.append(row("return visit, offline", m["offline"], "s", target=off_target,
+                            met=statistics.median(m["offline"]) <= off_limit))
+    return rows
 
 
 def profile_load(context, url):
@@ -170,12 +265,13 @@ def main():
         server = ServerProcess("--block-interval", "0", data_dir=Path(tmp) / "devnet").start()
         try:
             results = measure(server.url + "/", runs)
+            links = measure_links(server.url + "/", runs, LINKS[:1] if args.tiny else LINKS)
             prof = profile(server.url + "/") if args.profile else None
         finally:
             server.stop()
-    rows = [row(name, values, "s", target=f"≤ {TARGETS[name]:.1f} s median",
-                met=statistics.median(values) <= TARGETS[name])
-            for name, values in results.items()]
+    rows = [row(name, values, "s", target=f"≤ {TARGETS[name]:.1f} s median" if name in TARGETS else "",
+                met=statistics.median(values) <= TARGETS[name] if name in TARGETS else None)
+            for name, values in results.items()] + link_rows(links)
     emit(args, rows, describe(prof) if prof else "", extra={"profile": prof} if prof else None)
 
 

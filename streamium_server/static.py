@@ -1,6 +1,6 @@
 """Serve the app's files, and nothing else of the project folder.
 
-Only the page, its config and the `app/` and `assets/` trees are public; the rest
+Only the page, its config, its service worker and the `app/` and `assets/` trees are public; the rest
 of the checkout (.git, .venv, .devnet, tests) is not. Paths are resolved and must
 stay inside an allowed tree, so `..`, absolute paths and symlinks pointing out
 are refused; directories are never listed.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-PUBLIC_FILES = {"index.html", "pyscript.toml", "config.json"}
+PUBLIC_FILES = {"index.html", "pyscript.toml", "config.json", "sw.js"}
 PUBLIC_TREES = ("app", "assets")
 
 CONTENT_TYPES = {

@@ -87,6 +87,7 @@ def install_requirements(reqs):
 
 def vendor_runtime():
     sys.path.insert(0, str(ROOT / "tools"))
+    import offline
     import pack_app
     import snapshot
     import vendor
@@ -98,6 +99,7 @@ def vendor_runtime():
     pack_app.pack_app()
     snapshot.build_snapshot(log=say)
     snapshot.precompress()
+    offline.write_manifest()
 
 
 def ensure_environment(extras=(), browser_runtime=True):

@@ -12,8 +12,9 @@ boots Pyodide from scratch, as before: slower, otherwise the same. The snapshot
 is rebuilt when any input changes (the vendored Pyodide, embit and segno, the
 app's zip, the script) and removed when it is stale and cannot be rebuilt.
 
-The big runtime files also get a `.gz` sibling, which aiohttp's FileResponse
-serves with `Content-Encoding: gzip` to browsers that accept it.
+The big runtime files also get `.br` and `.gz` siblings, which aiohttp's FileResponse
+serves with `Content-Encoding: br` or `gzip` to browsers that accept them (Chromium asks
+for br over plain http too; a static host that cannot negotiate serves the plain file).
 
     python3 tools/snapshot.py   # what tools/bootstrap.py runs on every start
 """
@@ -96,7 +97,8 @@ def write_stamp(digest, built):
 def remove_snapshot():
     for path in [SNAPSHOT, STAMP, *parts()]:
         path.unlink(missing_ok=True)
-        path.with_name(path.name + ".gz").unlink(missing_ok=True)
+        for suffix, _ in ENCODINGS:
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 def build_snapshot(node=None, log=print):
@@ -152,23 +154,48 @@ def gzip_targets():
     return sorted(set(found) | {p for p in parts() if p.exists()})
 
 
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _brotli(data: bytes) -> bytes:
+    import brotli  # pyproject.toml: the set-up installs it; only this step needs it
+    return brotli.compress(data, quality=11, lgwin=24)
+
+
+ENCODINGS = ((".br", _brotli), (".gz", _gzip))  # aiohttp's FileResponse picks .br, then .gz, by Accept-Encoding
+
+
+def _compressed(job):
+    path, suffix = job
+    target = path.with_name(path.name + suffix)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(dict(ENCODINGS)[suffix](path.read_bytes()))
+    tmp.replace(target)
+
+
 def precompress(paths=None):
-    """Write `<file>.gz` next to each file whose .gz is missing or older; returns how many."""
-    written = 0
+    """Write `<file>.br` and `<file>.gz` next to each file whose copy is missing or older (brotli
+    at its strongest: ≈ 25 % fewer bytes than gzip for the runtime, seconds per file, so the
+    files are done in parallel); returns how many were written."""
+    jobs = []
     for path in gzip_targets() if paths is None else paths:
-        target = path.with_name(path.name + ".gz")
-        if target.exists() and target.stat().st_mtime_ns >= path.stat().st_mtime_ns:
-            continue
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
-        tmp.replace(target)
-        written += 1
-    return written
+        for suffix, _ in ENCODINGS:
+            target = path.with_name(path.name + suffix)
+            if not target.exists() or target.stat().st_mtime_ns < path.stat().st_mtime_ns:
+                jobs.append((path, suffix))
+    if jobs:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor() as pool:
+            list(pool.map(_compressed, jobs))
+    return len(jobs)
 
 
 def main():
     build_snapshot()
     precompress()
+    from offline import write_manifest  # the offline copy names the new snapshot
+    write_manifest()
 
 
 if __name__ == "__main__":

@@ -200,9 +200,11 @@ def main(argv=None):
     except VendorError as e:
         print(f"vendor: error: {e}", file=sys.stderr)
         return 1
+    from offline import write_manifest
     from pack_app import pack_app  # the app's own zip, for static hosting
 
     pack_app()
+    write_manifest()
     print("vendor: done" if changed else "vendor: up to date")
     return 0
 

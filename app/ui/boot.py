@@ -28,13 +28,20 @@ async def paint():
 
 
 async def load_config():
+    """The config, and whether it came from the offline copy (sw.js: no network now)."""
     response = await fetch("./config.json", cache="no-cache")
     if not response.ok:
         raise ConfigError(f"config.json could not be loaded (HTTP {response.status})")
     try:
-        return parse_client_config(json.loads(await response.text()))
+        config = parse_client_config(json.loads(await response.text()))
     except json.JSONDecodeError:
         raise ConfigError("config.json is not valid JSON")
+    return config, response.headers.get("x-streamium-offline") == "1"
+
+
+def show_offline():
+    """Started from this device's copy with no network: say what works and what does not."""
+    show("offline-notice")
 
 
 def show_network(config):
@@ -61,8 +68,10 @@ async def start():
         import embit.ec  # noqa: F401  (the signing library: the slowest import)
 
         loading("Loading configuration…")
-        config = await load_config()
+        config, offline = await load_config()
         show_network(config)
+        if offline:
+            show_offline()
         router.start(config)
         home.start(config)
         show("loading", False)

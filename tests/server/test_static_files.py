@@ -55,6 +55,16 @@ async def test_the_big_runtime_files_go_out_gzipped_when_the_browser_accepts_it(
     assert await packed.read() == await plain.read() == (ROOT / path.lstrip("/")).read_bytes()
 
 
+async def test_the_big_runtime_files_go_out_as_brotli_where_the_browser_accepts_it(client):
+    if not (ROOT / "assets/build/pyodide.snapshot.0.br").exists():
+        pytest.skip("tools/snapshot.py has not precompressed the runtime")
+    path = "/assets/build/pyodide.snapshot.0"
+    packed = await client.get(path, headers={"Accept-Encoding": "gzip, deflate, br, zstd"})  # Chromium's
+    assert packed.headers["Content-Encoding"] == "br"
+    assert int(packed.headers["Content-Length"]) < 0.8 * (ROOT / path.lstrip("/")).with_suffix(".0.gz").stat().st_size
+    assert await packed.read() == (ROOT / path.lstrip("/")).read_bytes()  # aiohttp's client undoes br
+
+
 def test_every_file_the_page_preloads_exists():
     # index.html names PyScript's hashed chunks: a new PyScript version must update them
     import re

@@ -1,0 +1,35 @@
+"""The offline copy's manifest names every file the page fetches from its own origin, and
+nothing the page never fetches; serve.py serves the worker itself, revalidated on each load."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from streamium_server.app import ServerOptions, make_app
+from tools import offline
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def test_the_manifest_holds_what_the_page_fetches_and_nothing_it_does_not():
+    listed = set(offline.write_manifest()["files"])
+    html = (ROOT / "index.html").read_text()
+    fetched = {"./" + link for link in re.findall(r'(?:href|src)="\./([^"#]+)"', html) if not link.endswith("/")}
+    fetched |= {f for f in tomllib.loads((ROOT / "pyscript.toml").read_text())["files"]}
+    fetched.add("./pyscript.toml")
+    assert fetched - listed == set(), "the page fetches these, the copy lacks them"
+    assert {"./", "./assets/vendor/pyodide/pyodide.asm.wasm", "./assets/build/pyodide.snapshot.0"} <= listed
+    assert not [f for f in listed if f.endswith((".gz", ".br")) or "axe-core" in f or f.endswith("offline.json")]
+
+
+@pytest.mark.parametrize("path", ["/sw.js", "/assets/build/offline.json"])
+async def test_the_worker_and_its_manifest_are_served_and_revalidated(path):
+    offline.write_manifest()
+    async with TestClient(TestServer(make_app(ServerOptions(root=ROOT, network="signet", devnet=False,
+                                                            peer={"host": "p.example", "port": 443, "path": "/",
+                                                                  "key": "peerjs", "secure": True})))) as client:
+        answer = await client.get(path)
+        assert answer.status == 200 and answer.headers["Cache-Control"] == "no-cache"
