@@ -109,10 +109,10 @@ def ensure_environment(extras=(), browser_runtime=True):
         if not VENV_PYTHON.exists():
             make_venv()
         install_requirements(requirements(extras))
+        if not in_venv():  # the rest of the set-up needs the packages just installed (brotli)
+            os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
         if browser_runtime:
             vendor_runtime()
     except SetupError as e:
         print(f"setup: error: {e}", file=sys.stderr)
         sys.exit(1)
-    if not in_venv():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])

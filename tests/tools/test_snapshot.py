@@ -1,4 +1,5 @@
-"""tools/snapshot.py: the Pyodide snapshot the page starts from, and the gzipped runtime files."""
+"""tools/snapshot.py: the Pyodide snapshot the page starts from, and the brotli and gzip twins of
+the runtime files."""
 
 import gzip
 import os
@@ -7,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import brotli
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "tools"))
@@ -86,16 +88,16 @@ def test_a_failing_build_leaves_no_snapshot_and_says_why(tmp_path, monkeypatch):
 def test_precompressed_files_match_and_follow_their_source(tmp_path):
     source = tmp_path / "runtime.wasm"
     source.write_bytes(b"\0asm" * 50_000)
-    assert snapshot.precompress([source]) == 1
-    packed = tmp_path / "runtime.wasm.gz"
-    assert gzip.decompress(packed.read_bytes()) == source.read_bytes()
+    assert snapshot.precompress([source]) == 2  # its .br and its .gz
+    packed, brotlied = tmp_path / "runtime.wasm.gz", tmp_path / "runtime.wasm.br"
+    assert gzip.decompress(packed.read_bytes()) == brotli.decompress(brotlied.read_bytes()) == source.read_bytes()
     assert len(packed.read_bytes()) < 10_000
     assert snapshot.precompress([source]) == 0
     source.write_bytes(b"new!" * 50_000)
     later = packed.stat().st_mtime_ns + 1_000_000_000
     os.utime(source, ns=(later, later))
-    assert snapshot.precompress([source]) == 1
-    assert gzip.decompress(packed.read_bytes()) == source.read_bytes()
+    assert snapshot.precompress([source]) == 2
+    assert gzip.decompress(packed.read_bytes()) == brotli.decompress(brotlied.read_bytes()) == source.read_bytes()
 
 
 def test_the_big_runtime_files_are_gzipped_and_the_zips_are_not():
