@@ -98,7 +98,7 @@ def vendor_runtime():
         raise SetupError(f"vendoring failed: {e}")
     pack_app.pack_app()
     snapshot.build_snapshot(log=say)
-    snapshot.precompress()
+    snapshot.precompress(log=say)
     offline.write_manifest()
 
 

@@ -174,10 +174,10 @@ def _compressed(job):
     tmp.replace(target)
 
 
-def precompress(paths=None):
+def precompress(paths=None, log=None):
     """Write `<file>.br` and `<file>.gz` next to each file whose copy is missing or older (brotli
     at its strongest: ≈ 25 % fewer bytes than gzip for the runtime, seconds per file, so the
-    files are done in parallel); returns how many were written."""
+    files are done in parallel); returns how many were written. `log` hears of a long wait."""
     jobs = []
     for path in gzip_targets() if paths is None else paths:
         for suffix, _ in ENCODINGS:
@@ -185,6 +185,8 @@ def precompress(paths=None):
             if not target.exists() or target.stat().st_mtime_ns < path.stat().st_mtime_ns:
                 jobs.append((path, suffix))
     if jobs:
+        if log and any(suffix == ".br" and path.stat().st_size > 1 << 20 for path, suffix in jobs):
+            log(f"compressing {len(jobs)} runtime files for the network (brotli: up to a minute, once per change)")
         from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor() as pool:
             list(pool.map(_compressed, jobs))
