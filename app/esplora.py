@@ -323,13 +323,6 @@ class Esplora:
             raise ChainApiError("chain API: answered with another transaction's bytes")
         return tx
 
-    async def confirmations(self, txid) -> int | None:
-        """0 in the mempool, None when unknown, else the depth of its block."""
-        status = await self.tx_status(txid)
-        if status is None or not status.confirmed:
-            return None if status is None else 0
-        return max(0, await self.tip_height() - status.block_height + 1)
-
     async def broadcast(self, tx_hex, txid) -> str:
         """Publish `tx_hex`; its txid, or TxRefused with the node's reason (final), or another
         ChainApiError when the answer is not the node's (worth trying again). A refusal of a

@@ -90,7 +90,7 @@ class ViewerChannel:
         while page.active:
             txid = self.b.settled_by
             try:
-                depth = txid and await page.api.confirmations(txid)
+                depth = txid and await chain_watch.confirmations(page.api, txid)
             except ChainApiError as failure:
                 view.log(f"viewer {self.label}: the receipt waits for the chain service: {failure}")
             receipt = receipts.broadcaster_receipt(self.b, self.label, self.identity, depth,

@@ -10,7 +10,7 @@ import os
 
 from pyscript import window
 
-from app import receipts
+from app import chain_watch, receipts
 from app.channel import (Broadcast, Chat, Closed, Disconnect, PeerError, Persist, Send, ShowFunding, ShowHold,
                          ShowOffer, Viewer, new_secret, parse_link, states)
 from app.esplora import ChainApiError
@@ -326,7 +326,7 @@ class WatchPage:
             txid = v.closing_txid
             try:
                 tx = txid and await self.api.transaction(txid)
-                depth = txid and await self.api.confirmations(txid)
+                depth = txid and await chain_watch.confirmations(self.api, txid)
                 ch = v.channel
                 settled = tx and receipts.settlement(tx, ch.funding.txid, ch.funding.vout, ch.value,
                                                      v.offer.terms.payout_script, ch.change_script)

@@ -14,6 +14,7 @@ from embit.script import p2wpkh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.chain_watch import confirmations
 from app.esplora import ChainApiError, ChainApiUnavailable, Esplora, TxRefused
 from streamium_server.devnet import DEVNET, make_devnet_app
 from streamium_server.esplora_client import esplora
@@ -134,10 +135,10 @@ async def test_a_transaction_comes_as_its_own_bytes_with_its_depth(client):
                                      json={"address": address_of(10), "amount_sat": 20_000})).json())["txid"]
     tx = await api.transaction(txid)
     assert 20_000 in [o.value for o in tx.vout]
-    assert await api.confirmations(txid) == 1
+    assert await confirmations(api, txid) == 1
     await client.post("/api/devnet/mine", json={"blocks": 2})
-    assert await api.confirmations(txid) == 3
-    assert await api.transaction(TXID) is None and await api.confirmations(TXID) is None
+    assert await confirmations(api, txid) == 3
+    assert await api.transaction(TXID) is None and await confirmations(api, TXID) is None
 
 
 # ---- answers the public servers really give ----------------------------------------------
