@@ -18,10 +18,12 @@ def btc(amount: int) -> str:
     return f"{sign}{whole}.{frac:08d} BTC"
 
 
-def rate_summary(sat_per_min: int) -> str:
-    """The price three ways: per minute, per hour, and BTC per hour."""
+def rate_summary(sat_per_min: int, price=None, currency: str = "") -> str:
+    """The price three ways: per minute, per hour, and BTC per hour; with `price` (of one BTC
+    in `currency`), a fourth in fiat per hour."""
     per_hour = sat_per_min * 60
-    return f"{sats(sat_per_min)}/min · {sats(per_hour)}/hour · {btc(per_hour)}/hour"
+    worth = f" · {fiat(per_hour, price, currency)}/hour" if price else ""
+    return f"{sats(sat_per_min)}/min · {sats(per_hour)}/hour · {btc(per_hour)}/hour{worth}"
 
 
 def duration(seconds: int) -> str:

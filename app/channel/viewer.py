@@ -132,12 +132,15 @@ class Viewer(Peer):
         return min(self.channel.max_amount, max(terms.min_payment_sat, justified))
 
     @property
+    def watched_sat(self) -> int:
+        """What the video received is worth at the rate, ceil(rate * s / 60)."""
+        return -(-self.offer.terms.rate_sat_per_min * self.video_ms // 60_000)
+
+    @property
     def served_amount(self) -> int:
-        """v2 §F: what the video received pays, max(min_payment_sat, ceil(rate * s / 60)), at
-        most what was paid: the amount a close signs, so prepaid time not served goes back."""
-        terms = self.offer.terms
-        watched = -(-terms.rate_sat_per_min * self.video_ms // 60_000)
-        return min(self.amount, max(terms.min_payment_sat, watched))
+        """v2 §F: what the video received pays, max(min_payment_sat, watched_sat), at most what
+        was paid: the amount a close signs, so prepaid time not served goes back."""
+        return min(self.amount, max(self.offer.terms.min_payment_sat, self.watched_sat))
 
     # ---- events from the caller ----------------------------------------------
 

@@ -2,7 +2,7 @@
 mistake said at its field."""
 
 from app import address_check
-from app.amounts import duration, fiat, rate_summary
+from app.amounts import duration, rate_summary
 from app.channel import ProtocolError, Terms
 from app.channel.addresses import address_script, dust
 from app.ui.dom import by_id, set_text
@@ -36,9 +36,7 @@ def preview(price=None):
     """What the price and the lock time mean, as they are typed (`price`: of one BTC in
     fiat.CURRENCY, on mainnet)."""
     try:
-        rate = whole_number(*NUMBERS[0])
-        worth = f" · {fiat(rate * 60, price, CURRENCY)}/hour" if price else ""
-        set_text("bc-rate-summary", rate_summary(rate) + worth)
+        set_text("bc-rate-summary", rate_summary(whole_number(*NUMBERS[0]), price, CURRENCY))
     except FieldError as e:
         set_text("bc-rate-summary", str(e) if by_id("bc-rate").value.strip() else "")
     for field, text in SECONDS_SHOWN:

@@ -2,6 +2,7 @@
 
 from pyodide.ffi import create_proxy
 from pyscript import document
+from pyscript.ffi import is_none
 
 _listeners = []  # keep proxies alive for as long as the page lives
 
@@ -9,7 +10,7 @@ _listeners = []  # keep proxies alive for as long as the page lives
 def find(element_id):
     """The element, or None."""
     element = document.getElementById(element_id)
-    return None if element is None or type(element).__name__ == "JsNull" else element
+    return None if is_none(element) else element
 
 
 def by_id(element_id):
@@ -36,6 +37,6 @@ def on(element, event, handler):
 def focus_heading(element_id):
     """Move the keyboard focus to the first heading of what just appeared (screen readers say it)."""
     heading = by_id(element_id).querySelector("h1, h2")
-    if heading is not None and type(heading).__name__ != "JsNull":
+    if not is_none(heading):
         heading.setAttribute("tabindex", "-1")
         heading.focus()

@@ -5,7 +5,7 @@ Nothing here decides anything about the channel; `watch.py` drives it.
 
 import js
 
-from app import amounts, receipts
+from app import receipts
 from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import bitcoin_uri, qr_data_uri
@@ -88,7 +88,7 @@ def offer(v, config, own_address):
 
 
 def rate_fiat(rate, price, currency):
-    set_text("w-rate-fiat", f" · {amounts.fiat(rate * 60, price, currency)}/hour")
+    set_text("w-rate-summary", rate_summary(rate, price, currency))
 
 
 def deposit_total(v, capacity_or_error):
@@ -131,10 +131,9 @@ def ticker(v, now, connected):
     show("w-player")
     terms = v.offer.terms
     left = v.seconds_left(now)
-    watched = -(-terms.rate_sat_per_min * v.video_ms // 60_000)
     set_text("paid-total", v.amount)
     set_text("w-paid-text", sats(v.amount))
-    set_text("w-balance", sats(max(0, v.channel.max_amount - min(v.amount, watched))))  # not yet watched away
+    set_text("w-balance", sats(max(0, v.channel.max_amount - min(v.amount, v.watched_sat))))  # not yet watched away
     set_text("w-time-left", duration(left))
     whole = v.channel.max_amount * 60 // terms.rate_sat_per_min
     show("w-low-funds", v.state == states.OPEN and left < max(3 * terms.pay_interval_s, min(60, whole // 4)))

@@ -38,3 +38,7 @@ def test_a_qr_code_is_an_svg_data_uri():
 def test_fiat_is_an_approximation_to_the_cent():
     assert fiat(60_000, 97_012, "USD") == "≈ 58.21 USD"
     assert fiat(1, 97_012, "USD") == "< 0.01 USD"
+
+
+def test_a_rate_with_a_price_also_says_what_an_hour_costs_in_fiat():
+    assert rate_summary(1000, 97_012, "USD").endswith(" · 0.00060000 BTC/hour · ≈ 58.21 USD/hour")
