@@ -32,7 +32,7 @@ class WatchPage:
         self.api = chain.esplora(config, on_wait=view.status)
         self.v, self.key, self.link, self.conn = None, None, None, None
         self.queue, self.video = SerialQueue(), Video()
-        self.polls = {name: OnlyOne() for name in ("spend", "mtp", "recover")}
+        self.polls = {name: OnlyOne() for name in ("spend", "mtp", "recover", "receipt")}
         self.mtp, self.mtp_checked, self.retry_at = None, 0, None
         self.claiming = self.done = self.auto_claim = self.is_stuck = self.stale = False
         self.form = OfferForm(self)
@@ -315,7 +315,7 @@ class WatchPage:
         view.result(v, self.config.explorer)
         view.status("")
         if v.channel and v.funding_tx and v.utxos:
-            asyncio.ensure_future(self.follow_receipt())
+            self.polls["receipt"].start(self.follow_receipt)  # one, whatever spend it follows
         self.polls["recover"].start(lambda: watch_chain.recoverable(self))
 
     async def follow_receipt(self):
