@@ -7,7 +7,7 @@ from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import qr_data_uri
 from app.ui import media, receipt_view, tabs
-from app.ui.dom import by_id, set_text, show
+from app.ui.dom import by_id, set_text, show, tx_link
 
 _closings_seen = set()
 
@@ -93,14 +93,7 @@ def closing(ch, txid, explorer):
     _closings_seen.add(txid)
     item = js.document.createElement("li")
     item.append(js.document.createTextNode(f"viewer {ch.label}: {sats(ch.b.earned)} · "))
-    anchor = js.document.createElement("a")
-    anchor.href = f"{explorer}/tx/{txid}"
-    anchor.target = "_blank"
-    anchor.rel = "noopener"
-    anchor.textContent = txid
-    anchor.setAttribute("data-testid", "closing-txid")
-    anchor.className = "txid"
-    item.append(anchor)
+    item.append(tx_link(f"{explorer}/tx/{txid}", txid, "closing-txid"))
     details = js.document.createElement("details")
     summary = js.document.createElement("summary")
     summary.id = f"bc-receipt-status-{txid}"

@@ -40,3 +40,13 @@ def focus_heading(element_id):
     if not is_none(heading):
         heading.setAttribute("tabindex", "-1")
         heading.focus()
+
+
+def tx_link(href, text, testid=None):
+    """A transaction's link to the explorer, opened beside the app."""
+    anchor = document.createElement("a")
+    anchor.href, anchor.target, anchor.rel, anchor.className = href, "_blank", "noopener", "txid"
+    anchor.textContent = text
+    if testid:
+        anchor.setAttribute("data-testid", testid)
+    return anchor

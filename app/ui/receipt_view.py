@@ -1,5 +1,5 @@
 """A receipt on the page (app/receipts.py): its lines, kept in this browser, downloadable as
-JSON and printable. The same view on both sides; `prefix` names the page's elements."""
+JSON and printable. The same view on both sides, in the box each page gives it."""
 
 import json
 
@@ -7,18 +7,13 @@ import js
 
 from app import receipts
 from app.ui import storage
-from app.ui.dom import by_id, on, show
+from app.ui.dom import by_id, on, show, tx_link
 
 KEY = "receipt:"  # + role:funding txid -> the receipt, kept after the channel's record is gone
 
 
 def keep(receipt: dict) -> None:
     storage.put(f"{KEY}{receipt['role']}:{receipt['funding_txid']}", receipt)
-
-
-def kept() -> list:
-    """Every receipt this browser keeps, oldest first."""
-    return [r for r in (storage.get(k) for k in storage.keys(KEY)) if isinstance(r, dict)]
 
 
 def table(receipt: dict):
@@ -34,10 +29,7 @@ def table(receipt: dict):
         row.append(head)
         cell = row.insertCell(-1)
         if link:
-            anchor = js.document.createElement("a")
-            anchor.href, anchor.target, anchor.rel, anchor.className = link, "_blank", "noopener", "txid"
-            anchor.textContent = text
-            cell.append(anchor)
+            cell.append(tx_link(link, text))
         else:
             cell.textContent = text
     return element

@@ -10,7 +10,7 @@ from app.amounts import btc, duration, rate_summary, sats
 from app.channel import states
 from app.qr import bitcoin_uri, qr_data_uri
 from app.ui import receipt_view, tabs
-from app.ui.dom import by_id, focus_heading, set_text, show
+from app.ui.dom import by_id, focus_heading, set_text, show, tx_link
 
 END_REASONS = {
     "stopped": "The broadcaster ended the stream.",
@@ -174,7 +174,7 @@ def result(v, explorer):
     if v.closing_txid:
         item = js.document.createElement("li")
         item.append(js.document.createTextNode("Closing transaction: "))
-        item.append(txid_link(explorer, v.closing_txid))
+        item.append(tx_link(f"{explorer}/tx/{v.closing_txid}", v.closing_txid, "closing-txid"))
         box.append(item)
     show("w-result")
     focus_heading("w-result")
@@ -190,17 +190,6 @@ def receipt(v, r):
                  f"network fees {sats(r['funding_fee_sat'] + r['closing_fee_sat'])}; {sats(r['returned_sat'])} "
                  f"returned to you. {receipts.status(r)}.")
     receipt_view.show_receipt("w-receipt", r)
-
-
-def txid_link(explorer, txid):
-    anchor = js.document.createElement("a")
-    anchor.href = f"{explorer}/tx/{txid}"
-    anchor.target = "_blank"
-    anchor.rel = "noopener"
-    anchor.className = "txid"
-    anchor.textContent = txid
-    anchor.setAttribute("data-testid", "closing-txid")
-    return anchor
 
 
 def chat_line(sender, text):
