@@ -17,12 +17,21 @@ def form(app_page):
     return app_page
 
 
+SHOWN_ERROR = """(field) => { const note = document.getElementById(field + '-error');
+    const input = document.getElementById(field);
+    return note && !note.hidden && input.getAttribute('aria-invalid') === 'true'
+        && input.getAttribute('aria-describedby').split(' ').includes(note.id) ? note.textContent : null; }"""
+
+
 def field_error(page, field):
     """The error said under `field`, if it is shown."""
-    return page.evaluate("""(field) => { const note = document.getElementById(field + '-error');
-        const input = document.getElementById(field);
-        return note && !note.hidden && input.getAttribute('aria-invalid') === 'true'
-            && input.getAttribute('aria-describedby').split(' ').includes(note.id) ? note.textContent : null; }""", field)
+    return page.evaluate(SHOWN_ERROR, field)
+
+
+def error_after_start(page, field):
+    """The error `field` shows once Go live has checked the form (the check runs asynchronously)."""
+    page.click("[data-testid=bc-start]")
+    return page.wait_for_function(SHOWN_ERROR, arg=field).json_value()
 
 
 @pytest.mark.parametrize("payout, says", [
@@ -33,9 +42,7 @@ def field_error(page, field):
 def test_a_wrong_payout_address_is_explained_at_the_field_and_cleared_when_fixed(form, payout, says):
     form.fill("[data-testid=bc-name]", "Wrong address")
     form.fill("[data-testid=bc-payout]", payout)
-    form.click("[data-testid=bc-start]")
-    form.wait_for_function("document.getElementById('bc-payout-error') !== null")
-    assert says in field_error(form, "bc-payout")
+    assert says in error_after_start(form, "bc-payout")
     assert form.evaluate("document.activeElement.id") == "bc-payout"
     assert form.is_hidden("[data-testid=share-link]")
     form.fill("[data-testid=bc-payout]", regtest_address())
@@ -50,12 +57,10 @@ def test_a_price_that_is_not_a_whole_number_of_sats_says_so(form):
     form.fill("[data-testid=bc-rate]", "1.5")
     assert form.text_content("#bc-rate-summary") == "The price must be a whole number of sats."
     form.fill("[data-testid=bc-payout]", regtest_address())
-    form.click("[data-testid=bc-start]")
-    form.wait_for_function("document.getElementById('bc-rate-error') !== null")
-    assert field_error(form, "bc-rate") == "The price must be a whole number of sats."
+    assert error_after_start(form, "bc-rate") == "The price must be a whole number of sats."
     form.fill("[data-testid=bc-rate]", "0")
-    form.click("[data-testid=bc-start]")
-    assert field_error(form, "bc-rate") == "The price must be from 1 to 1,000,000,000 sats."
+    assert field_error(form, "bc-rate") is None  # the old error goes once the field changes
+    assert error_after_start(form, "bc-rate") == "The price must be from 1 to 1,000,000,000 sats."
 
 
 def test_the_lock_time_is_shown_as_a_duration(form):
