@@ -247,7 +247,9 @@ class PayingClient:
 
     async def _paid(self, entry: ChannelEntry, req: Prepared, price: int, timeout, force: bool) -> PaidResponse:
         """Send `req` paid from `entry`; its answer with the receipt verified."""
-        header, seq = self._payment(entry, req, price, force)
+        with self.wallet.queued():
+            header, seq = self._payment(entry, req, price, force)
+        await self.wallet.written()  # the voucher and the sequence numbers this header uses are stored
         answer = await self._send(req, header, timeout)
         try:
             answer.receipt = self._receipt(entry, seq, price, answer)

@@ -3,10 +3,13 @@ change (T1's excess, T2, each T3), the server identities pinned per origin, and 
 the core stored it (K1 included: keys never leave the file).
 
 JSON, rewritten whole and atomically (a temporary file, fsync, rename; mode 0600) each time the
-core asks to persist. One process at a time: an exclusive lock beside it, since two writers
+core asks to persist, by a FileWriter: a save waits for the disk, except inside `queued()`, where
+the caller awaits `written()` before anything that depends on it goes out. One process at a time: an exclusive lock beside it, since two writers
 would lose each other's records and reuse each other's sequence numbers.
 """
 
+import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -21,6 +24,7 @@ from app.channel.script import p2wpkh
 from app.channel.signatures import private_key
 
 from .errors import BadAnswer, WalletError
+from .file_writer import FileWriter
 
 VERSION = 1
 SEQ_BLOCK = 1000  # sequence numbers reserved (and stored) at a time
@@ -28,25 +32,6 @@ SEQ_BLOCK = 1000  # sequence numbers reserved (and stored) at a time
 
 def default_path(network: str) -> Path:
     return Path.home() / ".streamium" / f"wallet-{network}.json"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves the old file or the new, never a mix."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)  # the rename itself is durable
-    finally:
-        os.close(folder)
 
 
 @dataclass
@@ -86,6 +71,8 @@ class Wallet:
         self.path, self.network, self.servers, self.channels = path, network, servers, channels
         self.key = private_key(secret)
         self._lock_fd = lock_fd
+        self._writer = FileWriter(path)
+        self._queueing = False
 
     @classmethod
     def open(cls, path: Path, network: str) -> "Wallet":
@@ -124,7 +111,8 @@ class Wallet:
             raise WalletError(f"cannot read the wallet {path}: {e}") from None
 
     def close(self) -> None:
-        """Let another process open the file."""
+        """Let another process open the file, once every save is written."""
+        self._writer.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -174,10 +162,34 @@ class Wallet:
         return seq
 
     def save(self) -> None:
+        """The wallet as it is now, on disk when this returns (inside `queued()`: once `written()`)."""
         data = {"version": VERSION, "network": self.network, "secret": self.key.secret.hex(),
                 "servers": self.servers, "channels": [e.to_record() for e in self.channels.values()]}
+        done = self._writer.write(json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+        if not self._queueing:
+            self._raise_if_failed(done)
+
+    @contextlib.contextmanager
+    def queued(self):
+        """Saves inside the block do not wait for the disk: the caller awaits `written()` before
+        anything that depends on them goes out, while the event loop serves everything else."""
+        self._queueing = True
         try:
-            write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+            yield
+        finally:
+            self._queueing = False
+
+    async def written(self) -> None:
+        """Once every save so far is on disk; WalletError if the newest could not be written."""
+        latest = self._writer.latest
+        if latest is not None:
+            if not latest.done():
+                await asyncio.wait([asyncio.wrap_future(latest)])  # a cancelled caller leaves the write be
+            self._raise_if_failed(latest)
+
+    def _raise_if_failed(self, done) -> None:
+        try:
+            done.result()
         except OSError as e:
             raise WalletError(f"cannot write the wallet {self.path}: {e}") from None
 

@@ -162,7 +162,7 @@ class Paywall:
             return await self._again(request, entry, payment, stored, fingerprint)
         refusal = self._admission(entry, payment, route, now)
         if refusal is not None:
-            await book.store.finish(entry.k2, payment.seq, refusal.status, 0, "", now, idem=key)
+            await book.store.finish(entry.k2, payment.seq, refusal.status, 0, now, idem=key)
             return refusal
         await claimed  # committed with a new voucher (queued with it, in the same turn) before the API is called
         return await self._deliver(request, handler, entry, payment, route, key)
@@ -222,7 +222,7 @@ class Paywall:
         if getattr(response, "prepared", False):  # a handler that streamed: sent already, no receipt possible
             log.warning("%s %s streamed its answer: charged without a receipt", request.method, request.path)
             b.charge(price)
-            await self.book.store.finish(entry.k2, payment.seq, response.status, price, "", now, idem=key)
+            await self.book.store.finish(entry.k2, payment.seq, response.status, price, now, idem=key)
             return response
         delivered = response.status < 500
         if delivered:
@@ -236,7 +236,7 @@ class Paywall:
         keep = None
         if key and delivered:
             keep = ([[k, v] for k, v in response.headers.items() if k.lower() != "content-length"], body)
-        await self.book.store.finish(entry.k2, payment.seq, response.status, charged, receipt, now, keep, idem=key)
+        await self.book.store.finish(entry.k2, payment.seq, response.status, charged, now, keep, idem=key)
         entry.last_used = now
         self.counts["charged" if delivered else "upstream_failed"] += 1
         response.headers[RECEIPT_HEADER] = receipt
@@ -262,14 +262,14 @@ class Paywall:
         else:
             refusal = None
         if refusal is not None:
-            await self.book.store.finish(entry.k2, payment.seq, refusal.status, 0, "", now)
+            await self.book.store.finish(entry.k2, payment.seq, refusal.status, 0, now)
             return refusal
         self.counts["repeated"] += 1
         response = web.Response(status=stored.status, body=stored.body)
         for name, value in stored.headers:
             response.headers.add(name, value)
         receipt = self._receipt(request, entry, payment, stored.status, 0, stored.body)
-        await self.book.store.finish(entry.k2, payment.seq, stored.status, 0, receipt, now)
+        await self.book.store.finish(entry.k2, payment.seq, stored.status, 0, now)
         response.headers[RECEIPT_HEADER] = receipt
         return response
 

@@ -9,6 +9,10 @@ transaction also waits for the disk (`synchronous=FULL`, about half a millisecon
 survives a power cut too, with everything written before it. A request's charge and its used
 sequence number are not waited for: a power cut may lose the last moments of them (the client
 holds receipts for those charges; see docs/http-payments.md §6).
+
+One paywall at a time: the connection holds the file's lock from the start (SQLite's exclusive
+locking mode, which also spares each transaction WAL's shared-memory locks), since two
+paywalls on one file would each admit the other's sequence numbers again.
 """
 
 import asyncio
@@ -26,7 +30,7 @@ CREATE TABLE IF NOT EXISTS channels (
     k2 TEXT PRIMARY KEY, record TEXT NOT NULL, last_used INTEGER NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
     k2 TEXT NOT NULL, seq INTEGER NOT NULL, idem TEXT NOT NULL, fingerprint TEXT NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0, status INTEGER, headers TEXT, body BLOB, receipt TEXT,
+    done INTEGER NOT NULL DEFAULT 0, status INTEGER, headers TEXT, body BLOB,
     charged INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, PRIMARY KEY (k2, seq));
 CREATE UNIQUE INDEX IF NOT EXISTS requests_by_key ON requests (k2, idem) WHERE idem != '';
 """
@@ -42,14 +46,22 @@ class StoredAnswer:
     status: int
     headers: list  # [name, value] pairs
     body: bytes
-    receipt: str
 
 
 class Store:
     def __init__(self, path: str):
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=0)
+        self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("BEGIN IMMEDIATE")  # the lock, held from here until close
+        except sqlite3.OperationalError as e:
+            self.db.close()
+            if "locked" in str(e):
+                raise sqlite3.OperationalError(f"{path} is in use by another paywall") from None
+            raise
+        self.db.execute("COMMIT")
         self.db.executescript(SCHEMA)
         # requests in flight when the paywall stopped were not charged: their keys may be retried
         self.db.execute("UPDATE requests SET done = 1, idem = '', status = 0 WHERE done = 0")
@@ -173,7 +185,8 @@ class Store:
 
     def claim(self, k2: str, seq: int, idem: str, fingerprint: str, now: int) -> asyncio.Future:
         """Mark `seq` used: refused after, at once; committed when the future is done. Check
-        `used` first."""
+        `used` first. The request's `fingerprint` is kept only under an Idempotency-Key `idem`,
+        where a retry is compared with it."""
         window = self._window(k2)
         window[1].add(seq)
         if seq > window[0]:
@@ -184,29 +197,28 @@ class Store:
             self.running_keys.add((k2, idem))
         return self.write(lambda db: db.execute(
             "INSERT INTO requests (k2, seq, idem, fingerprint, at) VALUES (?, ?, ?, ?, ?)",
-            (k2, seq, idem, fingerprint, now)))
+            (k2, seq, idem, fingerprint if idem else "", now)))
 
     def answer(self, k2: str, idem: str) -> Optional[StoredAnswer]:
         """What a request under this Idempotency-Key was answered (`done` False: still running)."""
         if (k2, idem) in self.running_keys:
-            return StoredAnswer(False, "", 0, [], b"", "")
-        row = self.db.execute("SELECT done, fingerprint, status, headers, body, receipt FROM requests "
+            return StoredAnswer(False, "", 0, [], b"")
+        row = self.db.execute("SELECT done, fingerprint, status, headers, body FROM requests "
                               "WHERE k2 = ? AND idem = ?", (k2, idem)).fetchone()
         if row is None:
             return None
-        done, fingerprint, status, headers, body, receipt = row
-        return StoredAnswer(bool(done), fingerprint, status or 0, json.loads(headers or "[]"), body or b"",
-                            receipt or "")
+        done, fingerprint, status, headers, body = row
+        return StoredAnswer(bool(done), fingerprint, status or 0, json.loads(headers or "[]"), body or b"")
 
-    def finish(self, k2: str, seq: int, status: int, charged: int, receipt: str, now: int,
+    def finish(self, k2: str, seq: int, status: int, charged: int, now: int,
                keep: Optional[tuple] = None, idem: str = "") -> asyncio.Future:
         """The request done, with what it was charged (the ledger: `channels` sums it up) and,
         under its Idempotency-Key `idem`, the answer (`keep`: headers, body) to give again."""
         headers, body = (json.dumps(keep[0]), keep[1]) if keep else (None, None)
         done = self.write(lambda db: db.execute(
-            "UPDATE requests SET done = 1, status = ?, charged = ?, receipt = ?, headers = ?, body = ?, at = ?, "
+            "UPDATE requests SET done = 1, status = ?, charged = ?, headers = ?, body = ?, at = ?, "
             "idem = CASE WHEN ? THEN idem ELSE '' END WHERE k2 = ? AND seq = ?",
-            (status, charged, receipt, headers, body, now, keep is not None, k2, seq)))
+            (status, charged, headers, body, now, keep is not None, k2, seq)))
         if idem:
             done.add_done_callback(lambda _: self.running_keys.discard((k2, idem)))
         return done

@@ -3,12 +3,15 @@ request end to end, every refusal before anything is signed, the close and the r
 through a front that makes the paywall lie, every bad receipt stopping the channel."""
 
 import asyncio
+import json
+import threading
 
 import pytest
 
 from app.channel import states
 from app.channel import transactions as txs
 from app.paid_http import CHANNELS_PATH
+from streamium_pay import file_writer
 from streamium_pay import (BadAnswer, BudgetExceeded, InsufficientFunds, PayError, PriceRefused, ServerRefused,
                            chain_round)
 from streamium_pay.cli import fetch_quote
@@ -56,6 +59,20 @@ async def test_parallel_requests_share_one_channel_and_the_voucher_stays_ahead_o
     assert entry.viewer.amount <= 41 * PRICE + 4 * 40 * PRICE + 294, "at most 4 x the requests in flight ahead"
     seqs = {a.receipt.seq for a in answers}
     assert len(seqs) == 40
+
+
+async def test_no_voucher_reaches_the_server_before_the_wallet_file_holds_it(world, monkeypatch):
+    client, entry = await paid_requests(world, 1, prepay=4)
+    gate, written = threading.Event(), file_writer.write_atomically
+    monkeypatch.setattr(file_writer, "write_atomically", lambda path, data: (gate.wait(30), written(path, data)))
+    requests = asyncio.gather(*(client.get(world.origin + f"/v1/echo?i={i}") for i in range(60)))
+    await asyncio.sleep(1)  # the loop serves whatever the voucher on disk covers; the disk is stuck
+    on_disk = json.loads(world.wallet_path.read_text())["channels"][0]["record"]["amount"]
+    assert entry.viewer.amount > on_disk, "a voucher was signed while the disk was stuck"
+    assert world.book.get(entry.channel_key).b.amount <= on_disk, "the paywall holds only what the file holds"
+    assert 1 < world.toy.calls < 61, "requests the stored voucher covers went on meanwhile"
+    gate.set()
+    assert all(a.status == 200 for a in await requests)
 
 
 async def test_close_settles_on_what_was_spent_and_the_change_comes_home(world):

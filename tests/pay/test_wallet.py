@@ -1,15 +1,18 @@
-"""The wallet file: atomic, private, one process at a time, sequence numbers never reused across
-a reload, and the first identity key seen for an origin pinned."""
+"""The wallet file: atomic, private, one process at a time, written off the event loop when the
+caller waits for it, sequence numbers never reused across a reload, and the first identity key
+seen for an origin pinned."""
 
+import asyncio
 import json
 import os
 import stat
+import threading
 
 import pytest
 
 from app.channel import Viewer, build_link
 from app.channel.signatures import private_key
-from streamium_pay import BadAnswer, Wallet, WalletError
+from streamium_pay import BadAnswer, Wallet, WalletError, file_writer
 from streamium_pay.wallet import SEQ_BLOCK
 from tests.channel.full_channel import channel_terms, key_secret
 from app.channel.offer import Offer
@@ -50,6 +53,42 @@ def test_a_write_cut_short_leaves_the_old_file_whole(tmp_path, monkeypatch):
         wallet.save()
     assert (tmp_path / "wallet.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wallet.json", "wallet.json.lock"], "no temporary left"
+
+
+async def test_queued_saves_do_not_wait_and_written_waits_for_the_newest(tmp_path, monkeypatch):
+    wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
+    gate, contents, write = threading.Event(), [], file_writer.write_atomically
+
+    def stuck(path, data):
+        gate.wait(30)
+        contents.append(json.loads(data)["servers"])
+        write(path, data)
+    monkeypatch.setattr(file_writer, "write_atomically", stuck)
+    with wallet.queued():
+        for n in range(3):
+            wallet.servers[ORIGIN] = f"key {n}"
+            wallet.save()  # returns at once: the disk is stuck
+    written = asyncio.ensure_future(wallet.written())
+    await asyncio.sleep(0.1)
+    assert not written.done()
+    gate.set()
+    await written
+    assert json.loads((tmp_path / "wallet.json").read_text())["servers"] == {ORIGIN: "key 2"}
+    assert contents[-1] == {ORIGIN: "key 2"} and len(contents) <= 2, "a snapshot queued behind another replaces it"
+    wallet.close()
+
+
+async def test_a_queued_save_that_fails_is_raised_by_written(tmp_path, monkeypatch):
+    wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
+
+    def crash(*args):
+        raise OSError("disk gone")
+    monkeypatch.setattr(os, "replace", crash)
+    with wallet.queued():
+        wallet.save()
+    with pytest.raises(WalletError, match="disk gone"):
+        await wallet.written()
+    wallet.close()
 
 
 def test_one_process_at_a_time(tmp_path):
