@@ -58,10 +58,11 @@ PARTS = 2
 def parts():
     return [SNAPSHOT.with_name(f"{SNAPSHOT.name}.{i}") for i in range(PARTS)]
 
-# Served gzipped: text and wasm above this size (zips are deflated already,
-# except python_stdlib.zip, which Pyodide stores partly uncompressed).
+# Served compressed: text and wasm above this size, and the standard library, which
+# tools/vendor.py stores uncompressed for this (tools/stdlib.py); the other zips are deflated.
 GZIP_SUFFIXES = {".wasm", ".mjs", ".js", ".json", ".css"}
 GZIP_MIN_BYTES = 50_000
+STDLIB = PYODIDE / "python_stdlib.zip"
 
 
 def input_files():
@@ -151,7 +152,7 @@ def gzip_targets():
     vendor = ROOT / "assets" / "vendor"
     found = [p for p in vendor.rglob("*") if p.is_file() and p.suffix in GZIP_SUFFIXES
              and p.stat().st_size >= GZIP_MIN_BYTES] if vendor.exists() else []
-    return sorted(set(found) | {p for p in parts() if p.exists()})
+    return sorted(set(found) | {p for p in [*parts(), STDLIB] if p.exists()})
 
 
 def _gzip(data: bytes) -> bytes:

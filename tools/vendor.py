@@ -22,6 +22,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import stdlib  # noqa: E402  (tools/ is on sys.path wherever this runs: as a script, from bootstrap, in tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "tools" / "vendor-lock.json"
 VENDOR = ROOT / "assets" / "vendor"
@@ -161,13 +163,13 @@ def pack_python(entry, archive):
     write_zip(VENDOR / entry["zip"], files)
 
 
-def write_zip(path, files):
+def write_zip(path, files, compression=zipfile.ZIP_DEFLATED):
     """Write a deterministic zip; leave the file alone if the bytes would not change."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(tmp, "w", compression) as zf:
         for name, data in files:
-            zf.writestr(zipfile.ZipInfo(name, ZIP_TIME), data, zipfile.ZIP_DEFLATED)
+            zf.writestr(zipfile.ZipInfo(name, ZIP_TIME), data, compression)
     if path.exists() and path.read_bytes() == tmp.read_bytes():
         tmp.unlink()
         return False
@@ -178,12 +180,15 @@ def write_zip(path, files):
 def vendor(force=False, log=print):
     lock_bytes = LOCK.read_bytes()
     lock = json.loads(lock_bytes)
-    digest = lock_digest(lock_bytes)
+    digest = lock_digest(lock_bytes + Path(stdlib.__file__).read_bytes())  # what the stdlib keeps, too
     if not force and is_current(lock, digest):
         return False
     for entry in lock["npm"]:
         log(f"vendor: {entry['name']}@{entry['version']} (npm)")
         unpack_npm(entry, fetch_npm(entry))
+        if entry["name"] == "pyodide":  # its standard library as the page should fetch it (tools/stdlib.py)
+            library = VENDOR / entry["files"]["python_stdlib.zip"]
+            write_zip(library, stdlib.browser_files(library), zipfile.ZIP_STORED)
     for entry in lock["pypi"]:
         log(f"vendor: {entry['name']}=={entry['version']} (PyPI)")
         pack_python(entry, fetch_pypi(entry))

@@ -100,7 +100,7 @@ def test_precompressed_files_match_and_follow_their_source(tmp_path):
     assert gzip.decompress(packed.read_bytes()) == brotli.decompress(brotlied.read_bytes()) == source.read_bytes()
 
 
-def test_the_big_runtime_files_are_gzipped_and_the_zips_are_not():
+def test_the_big_runtime_files_are_compressed_and_of_the_zips_only_the_stored_standard_library():
     names = {p.name for p in snapshot.gzip_targets()}
-    assert {"pyodide.asm.wasm", "pyodide.asm.mjs"} <= names
-    assert not {n for n in names if n.endswith((".zip", ".map"))}
+    assert {"pyodide.asm.wasm", "pyodide.asm.mjs", "python_stdlib.zip"} <= names
+    assert {n for n in names if n.endswith((".zip", ".map"))} == {"python_stdlib.zip"}
