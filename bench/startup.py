@@ -14,7 +14,8 @@ and Chromium's own counters (CDP Performance.getMetrics).
 
 Then each link of LINKS (DevTools' Network.emulateNetworkConditions through a CDP session):
 a first visit in a fresh context (seconds to app-ready, bytes the network carried), then, once
-sw.js holds its offline copy, a return visit with the network off.
+sw.js holds its offline copy, a return visit with the network off; beside it, the same first
+visit as a browser without brotli, and one without the snapshot (Pyodide booted from scratch).
 
     .venv/bin/python bench/startup.py [--runs 5] [--tiny] [--profile] [--json FILE]
 """
@@ -125,9 +126,12 @@ def wait_for_copy(page, timeout=120):
         time.sleep(0.2)
 
 
-def first_visit(context, url, mbit, rtt_ms, gzip_only=False):
+def first_visit(context, url, mbit, rtt_ms, gzip_only=False, no_snapshot=False):
     """Seconds to app-ready and bytes the network carried, on an emulated link (`gzip_only`: as
-    a browser that does not take brotli, i.e. the page before it had .br files)."""
+    a browser that does not take brotli, i.e. the page before it had .br files; `no_snapshot`:
+    the snapshot's requests fail, so assets/js/pyodide.mjs boots Pyodide from scratch)."""
+    if no_snapshot:
+        context.route("**/pyodide.snapshot.*", lambda route: route.abort())
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -140,6 +144,9 @@ def first_visit(context, url, mbit, rtt_ms, gzip_only=False):
             "offline": False, "latency": rtt_ms, "downloadThroughput": mbit * 1e6 / 8,
             "uploadThroughput": mbit * 1e6 / 8})
     seconds = time_to_ready(page, url)
+    started = page.evaluate("globalThis.streamiumPyodideStart")
+    if started != ("scratch" if no_snapshot else "snapshot"):
+        raise RuntimeError(f"Pyodide started from {started}, not as this visit was meant to")
     return page, seconds, sum(carried)
 
 
@@ -150,8 +157,13 @@ def measure_links(url, runs, links=LINKS):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for name, mbit, rtt in links:
-            first, moved, offline, gzipped, gzip_moved = [], [], [], [], []
+            first, moved, offline, gzipped, gzip_moved, scratch, scratch_moved = [], [], [], [], [], [], []
             for _ in range(runs):
+                context = browser.new_context(service_workers="block")  # the snapshot against none
+                _, seconds, carried = first_visit(context, url, mbit, rtt, no_snapshot=True)
+                scratch.append(seconds)
+                scratch_moved.append(carried / 2**20)
+                context.close()
                 context = browser.new_context()  # gzip only, for the comparison: no copy kept
                 _, seconds, carried = first_visit(context, url, mbit, rtt, gzip_only=True)
                 gzipped.append(seconds)
@@ -165,7 +177,8 @@ def measure_links(url, runs, links=LINKS):
                 context.set_offline(True)
                 offline.append(time_to_ready(context.new_page(), url))
                 context.close()
-            found[name] = {"first": first, "mib": moved, "offline": offline, "gzip": gzipped, "gzip_mib": gzip_moved}
+            found[name] = {"first": first, "mib": moved, "offline": offline, "gzip": gzipped, "gzip_mib": gzip_moved,
+                           "scratch": scratch, "scratch_mib": scratch_moved}
         browser.close()
     return found
 
@@ -178,22 +191,30 @@ def link_rows(found):
         rows.append(row(first_name, m["first"], "s", target=target[0] if target else "–",
                         met=statistics.median(m["first"]) <= target[1] if target else None))
         rows.append(row(f"{first_name}, gzip only (as before brotli)", m["gzip"], "s"))
+        rows.append(row(f"{first_name}, no snapshot (Pyodide booted from scratch)", m["scratch"], "s"))
         if name == "loopback":
             mib_target, mib_limit = LINK_TARGETS["bytes, first visit"]
             rows.append(row("bytes, first visit", m["mib"], "MiB", target=mib_target,
                             met=statistics.median(m["mib"]) <= mib_limit))
             rows.append(row("bytes, first visit, gzip only (as before brotli)", m["gzip_mib"], "MiB"))
+            rows.append(row("bytes, first visit, no snapshot", m["scratch_mib"], "MiB"))
             off_target, off_limit = LINK_TARGETS["return visit, offline"]
             rows.append(row("return visit, offline", m["offline"], "s", target=off_target,
                             met=statistics.median(m["offline"]) <= off_limit))
     return rows
 
 
-def profile_load(context, url):
+def profile_load(context, url, link=None):
+    """One load taken apart; `link`: (Mbit/s, round trip ms) to emulate, as in first_visit."""
     page = context.new_page()
     page.add_init_script(PHASES_SCRIPT)
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
+    if link:
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": link[1], "downloadThroughput": link[0] * 1e6 / 8,
+            "uploadThroughput": link[0] * 1e6 / 8})
     total = time_to_ready(page, url)
     metrics = cdp_metrics(cdp)
     phases = page.evaluate("window.__bench")
@@ -205,7 +226,7 @@ def profile_load(context, url):
     headers = {}
     for path in ("/assets/vendor/pyodide/pyodide.asm.wasm", "/assets/build/app.zip"):
         headers[path] = page.evaluate(
-            "async (p) => { const r = await fetch(p, {method: 'HEAD'}); return r.headers.get('cache-control'); }", path)
+            "(p) => fetch(p, {method: 'HEAD'}).then((r) => r.headers.get('cache-control'), () => 'offline')", path)
     page.close()
     return {"total_s": total, "phases_ms": phases, "resources": resources, "cache_control": headers,
             "metrics": {k: metrics.get(k) for k in ("ScriptDuration", "TaskDuration", "LayoutDuration",
@@ -218,14 +239,22 @@ def profile(url):
         context = browser.new_context()
         cold = profile_load(context, url)
         warm = profile_load(context, url)
+        page = context.new_page()
+        time_to_ready(page, url)
+        wait_for_copy(page)
+        page.close()
+        context.set_offline(True)
+        offline = profile_load(context, url)
+        context.close()
+        slow = profile_load(browser.new_context(service_workers="block"), url, link=(20, 40))
         browser.close()
-    return {"cold": cold, "warm": warm}
+    return {"cold": cold, "warm": warm, "return visit, offline": offline, "cold, 20 Mbit/s, 40 ms": slow}
 
 
 def describe(prof) -> str:
     """A markdown breakdown of one profiled cold and warm load."""
     out = []
-    for which in ("cold", "warm"):
+    for which in prof:
         p = prof[which]
         ph = p["phases_ms"]
         m = p["metrics"]
