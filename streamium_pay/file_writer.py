@@ -46,7 +46,7 @@ class FileWriter:
 
     def write(self, data: bytes) -> concurrent.futures.Future:
         """Queue `data` as the file's next content; the future is done once it (or a newer
-        snapshot) is on disk, or failed with the OSError of its write."""
+        snapshot) is on disk, or failed with the error of its write."""
         done = concurrent.futures.Future()
         with self._lock:
             self._queued = data
@@ -67,7 +67,7 @@ class FileWriter:
                     return
             try:
                 write_atomically(self.path, data)
-            except OSError as e:
+            except Exception as e:  # noqa: BLE001  (every waiter hears it; the thread goes on for the next)
                 for done in waiting:
                     done.set_exception(e)
             else:

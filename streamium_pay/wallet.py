@@ -184,13 +184,17 @@ class Wallet:
         latest = self._writer.latest
         if latest is not None:
             if not latest.done():
-                await asyncio.wait([asyncio.wrap_future(latest)])  # a cancelled caller leaves the write be
+                waiter = asyncio.wrap_future(latest)
+                # its error is raised below from `latest`: taken here, the waiter is never logged as an
+                # error nobody retrieved (logged from the garbage collector, at any moment)
+                waiter.add_done_callback(lambda w: w.cancelled() or w.exception())
+                await asyncio.wait([waiter])  # a cancelled caller leaves the write be
             self._raise_if_failed(latest)
 
     def _raise_if_failed(self, done) -> None:
         try:
             done.result()
-        except OSError as e:
+        except Exception as e:  # noqa: BLE001  (the disk's error, said as the wallet's)
             raise WalletError(f"cannot write the wallet {self.path}: {e}") from None
 
 

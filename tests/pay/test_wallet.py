@@ -83,7 +83,7 @@ async def test_a_queued_save_that_fails_is_raised_by_written(tmp_path, monkeypat
 
     def crash(*args):
         raise OSError("disk gone")
-    monkeypatch.setattr(os, "replace", crash)
+    monkeypatch.setattr(file_writer, "write_atomically", crash)
     with wallet.queued():
         wallet.save()
     with pytest.raises(WalletError, match="disk gone"):
