@@ -13,8 +13,53 @@ function showStartupError(message) {
 addEventListener("error", (event) => showStartupError(event.message || "The app failed to start."));
 addEventListener("unhandledrejection", (event) =>
   showStartupError(String(event.reason && event.reason.message || event.reason)));
-addEventListener("py:ready", () => { status.textContent = "Starting the app…"; });
 window.streamiumBoot = { showStartupError };
+
+// What a first visit downloads before Python can start (9 MiB, seconds on a slow link): the
+// page counts the parts that have arrived, as the browser finishes each (a return visit has
+// them at once). Without the snapshot (assets/js/pyodide.mjs says so) its two parts drop out.
+const progress = document.getElementById("loading-progress");
+const parts = new Map([
+  ["/assets/vendor/pyodide/pyodide.asm.wasm", "the Python runtime"],
+  ["/assets/build/pyodide.snapshot.0", "Python's prepared memory, 1 of 2"],
+  ["/assets/build/pyodide.snapshot.1", "Python's prepared memory, 2 of 2"],
+  ["/assets/vendor/pyodide/python_stdlib.zip", "Python's standard library"],
+  ["/assets/vendor/python/embit.zip", "the Bitcoin library"],
+  ["/assets/build/app.zip", "the app"],
+]);
+const arrived = new Set();
+let pythonUp = false;
+
+function showDownloads() {
+  if (pythonUp) return;
+  progress.max = parts.size;
+  progress.value = arrived.size;
+  const waiting = [...parts.keys()].filter((path) => !arrived.has(path)).map((path) => parts.get(path));
+  status.textContent = waiting.length
+    ? `Downloading Python and the app: ${arrived.size} of ${parts.size} parts (waiting for ${waiting.join(", ")})…`
+    : "Starting Python…";
+}
+
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const path = new URL(entry.name).pathname.replace(/^.*(?=\/assets\/)/, "");
+    if (parts.has(path) && entry.responseEnd > 0) arrived.add(path);
+  }
+  showDownloads();
+}).observe({ type: "resource", buffered: true });
+addEventListener("streamium:pyodide-source", (event) => {
+  if (event.detail === "scratch") {
+    parts.delete("/assets/build/pyodide.snapshot.0");
+    parts.delete("/assets/build/pyodide.snapshot.1");
+  }
+  showDownloads();
+});
+addEventListener("py:ready", () => {
+  pythonUp = true;
+  progress.removeAttribute("value");  // nothing left to count: the app starts
+  status.textContent = "Starting the app…";
+});
+showDownloads();
 
 // The offline copy (sw.js): registered once the app is up, so it never competes with the
 // start-up for bandwidth; from the next visit on, the page starts with no network at all.

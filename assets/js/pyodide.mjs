@@ -40,8 +40,11 @@ export function expandSnapshot(buffers) {
 export async function loadPyodide(options = {}) {
   performance.mark("streamium:pyodide-start");
   const responses = await Promise.all(parts);
+  const usable = responses.every((response) => response && response.ok);
+  // assets/js/boot.js counts the downloads: without a snapshot there are two fewer
+  dispatchEvent(new CustomEvent("streamium:pyodide-source", { detail: usable ? "snapshot" : "scratch" }));
   let pyodide;
-  if (responses.every((response) => response && response.ok)) {
+  if (usable) {
     try {
       const image = Promise.all(responses.map((r) => r.arrayBuffer())).then(expandSnapshot);
       pyodide = await load({ ...options, indexURL, _loadSnapshot: image });

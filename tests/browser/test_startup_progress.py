@@ -1,0 +1,57 @@
+"""While a first visit downloads Python on a slow link, the page counts the parts that have
+arrived and names those it waits for; without the snapshot it counts two parts fewer."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# Every text and value the loading section shows, in order, from before the page's own scripts.
+RECORD = """
+window.__shown = [];
+new MutationObserver(() => {
+  const text = document.getElementById("loading-text"), bar = document.getElementById("loading-progress");
+  if (!text || !bar) return;
+  const last = window.__shown[window.__shown.length - 1];
+  const now = {text: text.textContent, value: bar.hasAttribute("value") ? bar.value : null, max: bar.max};
+  if (!last || last.text !== now.text || last.value !== now.value) window.__shown.push(now);
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+def shown_while_starting(browser, url, no_snapshot=False):
+    context = browser.new_context(service_workers="block")
+    if no_snapshot:
+        context.route("**/pyodide.snapshot.*", lambda route: route.abort())
+    context.add_init_script(RECORD)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {  # 20 Mbit/s, 40 ms: seconds of downloading
+        "offline": False, "latency": 40, "downloadThroughput": 20e6 / 8, "uploadThroughput": 20e6 / 8})
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    shown = page.evaluate("window.__shown")
+    context.close()
+    return shown
+
+
+def counted(shown):
+    return [s for s in shown if s["text"].startswith("Downloading Python and the app:")]
+
+
+def test_a_first_visit_on_a_slow_link_counts_the_parts_as_they_arrive(browser, live_server):
+    shown = shown_while_starting(browser, live_server.url)
+    downloads = counted(shown)
+    assert downloads[0]["text"].startswith("Downloading Python and the app: 0 of 6 parts (waiting for the "
+                                           "Python runtime, Python's prepared memory, 1 of 2")
+    values = [s["value"] for s in downloads]
+    assert values == sorted(values) and len(set(values)) > 1 and all(s["max"] == 6 for s in downloads)
+    texts = [s["text"] for s in shown]
+    assert texts.index("Starting Python…") > texts.index(downloads[-1]["text"])
+    assert "Starting the app…" in texts
+    assert shown[texts.index("Starting the app…")]["value"] is None  # nothing left to count
+
+
+def test_without_the_snapshot_there_are_two_parts_fewer_to_wait_for(browser, live_server):
+    downloads = counted(shown_while_starting(browser, live_server.url, no_snapshot=True))
+    assert downloads[-1]["max"] == 4 and "prepared memory" not in downloads[-1]["text"]
