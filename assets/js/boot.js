@@ -15,6 +15,24 @@ addEventListener("unhandledrejection", (event) =>
   showStartupError(String(event.reason && event.reason.message || event.reason)));
 window.streamiumBoot = { showStartupError };
 
+// A share link names its stream and pins the broadcaster's key: both can be shown before
+// Python runs (the price cannot: it comes signed from the broadcaster). The same reading as
+// app/channel/link.py's parse_link, and the fingerprint of app/receipts.py.
+function showLinkedStream() {
+  const found = /^#\/watch\/([^/#?]+)\/(0[23][0-9a-fA-F]{64})\/?$/.exec(location.hash);
+  if (!found) return;
+  let stream;
+  try { stream = decodeURIComponent(found[1]); } catch { return; }
+  if ([...stream].length < 1 || [...stream].length > 100) return;  // code points, as Python counts
+  const key = found[2].toLowerCase();
+  const fingerprint = [2, 6, 10, 14, 18].map((at) => key.slice(at, at + 4)).join(" ");
+  const offer = document.getElementById("loading-offer");
+  offer.textContent = `Opening “${stream}”, broadcast by the key with fingerprint ${fingerprint}. ` +
+    "Its price comes from the broadcaster once the app has started.";
+  offer.hidden = false;
+}
+showLinkedStream();
+
 // What a first visit downloads before Python can start (9 MiB, seconds on a slow link): the
 // page counts the parts that have arrived, as the browser finishes each (a return visit has
 // them at once). Without the snapshot (assets/js/pyodide.mjs says so) its two parts drop out.

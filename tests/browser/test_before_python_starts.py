@@ -1,7 +1,11 @@
-"""While a first visit downloads Python on a slow link, the page counts the parts that have
-arrived and names those it waits for; without the snapshot it counts two parts fewer."""
+"""Before Python runs, on a slow link: the page counts the parts of the download that have
+arrived and names those it waits for (two fewer without the snapshot), and a share link's
+stream and broadcaster fingerprint are shown at once, as text."""
 
 import pytest
+
+from app.channel import build_link
+from app.receipts import fingerprint
 
 pytestmark = pytest.mark.browser
 
@@ -12,13 +16,16 @@ new MutationObserver(() => {
   const text = document.getElementById("loading-text"), bar = document.getElementById("loading-progress");
   if (!text || !bar) return;
   const last = window.__shown[window.__shown.length - 1];
-  const now = {text: text.textContent, value: bar.hasAttribute("value") ? bar.value : null, max: bar.max};
-  if (!last || last.text !== now.text || last.value !== now.value) window.__shown.push(now);
+  const offer = document.getElementById("loading-offer");
+  const now = {text: text.textContent, value: bar.hasAttribute("value") ? bar.value : null, max: bar.max,
+               offer: offer.hidden ? null : offer.textContent, images: document.querySelectorAll("#loading img").length};
+  if (!last || last.text !== now.text || last.value !== now.value || last.offer !== now.offer)
+    window.__shown.push(now);
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 """
 
 
-def shown_while_starting(browser, url, no_snapshot=False):
+def shown_while_starting(browser, url, no_snapshot=False, fragment=""):
     context = browser.new_context(service_workers="block")
     if no_snapshot:
         context.route("**/pyodide.snapshot.*", lambda route: route.abort())
@@ -28,7 +35,7 @@ def shown_while_starting(browser, url, no_snapshot=False):
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", {  # 20 Mbit/s, 40 ms: seconds of downloading
         "offline": False, "latency": 40, "downloadThroughput": 20e6 / 8, "uploadThroughput": 20e6 / 8})
-    page.goto(url + "/")
+    page.goto(url + "/" + fragment)
     page.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
     shown = page.evaluate("window.__shown")
     context.close()
@@ -50,8 +57,21 @@ def test_a_first_visit_on_a_slow_link_counts_the_parts_as_they_arrive(browser, l
     assert texts.index("Starting Python…") > texts.index(downloads[-1]["text"])
     assert "Starting the app…" in texts
     assert shown[texts.index("Starting the app…")]["value"] is None  # nothing left to count
+    assert all(s["offer"] is None for s in shown), "no share link, no stream named"
 
 
 def test_without_the_snapshot_there_are_two_parts_fewer_to_wait_for(browser, live_server):
     downloads = counted(shown_while_starting(browser, live_server.url, no_snapshot=True))
     assert downloads[-1]["max"] == 4 and "prepared memory" not in downloads[-1]["text"]
+
+
+def test_a_share_link_shows_its_stream_and_fingerprint_before_python_runs(browser, live_server):
+    identity = "03" + "9f" * 32
+    name = 'Café <img src=x onerror="document.title=1"> #1'
+    link = build_link(live_server.url, name, identity)
+    shown = shown_while_starting(browser, live_server.url, fragment=link[link.index("#"):])
+    downloading = [s for s in counted(shown) if s["value"] == 0]
+    assert downloading and downloading[0]["offer"] == (
+        f"Opening “{name}”, broadcast by the key with fingerprint {fingerprint(identity)}. "
+        "Its price comes from the broadcaster once the app has started.")
+    assert all(s["images"] == 0 for s in shown), "the name is text, never markup"
