@@ -1,9 +1,9 @@
 """The one aiohttp application behind serve.py.
 
 It composes what a deployment needs: the static app, /config.json describing
-where the chain API and the signalling server are, and, when they are ours, the
-PeerJS-compatible signalling (/peerjs) and the regtest devnet (/api, and its
-transaction pages at /explorer/tx/<txid>).
+where the chain API, the signalling server and any media relay are, and, when they
+are ours, the PeerJS-compatible signalling (/peerjs), the regtest devnet (/api, and
+its transaction pages at /explorer/tx/<txid>) and a local Janus (--sfu janus).
 """
 
 from dataclasses import dataclass, field
@@ -38,18 +38,22 @@ class ServerOptions:
     data_dir: Path = Path(".devnet")
     reset: bool = False
     buried: int = 6  # confirmations before a channel's closing transaction counts as final (v2 §C)
+    sfu: dict | None = None  # the media relay /config.json names; None: video browser to browser
+    janus_port: int | None = None  # start a local Janus on this port (serve.py --sfu janus)
 
     def config(self) -> dict:
         esplora = "/api" if self.devnet else (self.esplora or DEFAULT_ESPLORA[self.network])
         explorer = self.explorer or ("/explorer" if self.devnet else EXPLORERS.get(self.network, esplora))
         return client_config(network=self.network, esplora=esplora, explorer=explorer,
                              peer=self.peer or BUILTIN_PEER, ice_servers=self.ice_servers,
-                             devnet=self.devnet, buried=self.buried)
+                             devnet=self.devnet, buried=self.buried, sfu=self.sfu)
 
     def describe(self) -> str:
         chain = f"devnet in {self.data_dir}" if self.devnet else f"Esplora {self.config()['esplora']}"
         peer = "built-in signalling" if self.peer is None else f"PeerJS server {self.peer['host']}"
-        return f"{self.network}, {chain}, {peer}"
+        relay = "" if self.sfu is None else (f", Janus on port {self.janus_port}" if self.janus_port
+                                              else f", Janus at {self.sfu['host']}")
+        return f"{self.network}, {chain}, {peer}{relay}"
 
 
 def make_app(options: ServerOptions) -> web.Application:
@@ -69,5 +73,14 @@ def make_app(options: ServerOptions) -> web.Application:
         devnet_app = make_devnet_app(options.data_dir, block_interval=options.block_interval, reset=options.reset)
         app.add_subapp("/api", devnet_app)
         app.router.add_get("/explorer/tx/{txid}", transaction_page(devnet_app))
+    if options.janus_port:
+        from .janus import JanusProcess
+
+        async def janus(app):
+            relay = JanusProcess(options.data_dir / "janus", options.janus_port, options.janus_port + 1)
+            await relay.start()
+            yield
+            await relay.stop()
+        app.cleanup_ctx.append(janus)
     app.router.add_get("/{path:.*}", static_handler(options.root))
     return app

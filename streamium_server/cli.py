@@ -2,6 +2,7 @@
 
 import argparse
 import errno
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 from aiohttp import web
 
 from .app import ServerOptions, make_app
-from .client_config import NETWORKS, parse_ice_server
+from .client_config import NETWORKS, parse_ice_server, parse_websocket_url
+from .janus import JanusError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +44,12 @@ def parse_args(argv):
                    help="devnet: seconds between blocks; 0 mines right after each transaction (default 10)")
     p.add_argument("--data-dir", default=str(ROOT / ".devnet"), help="devnet data folder (default .devnet/)")
     p.add_argument("--reset", action="store_true", help="devnet: delete the chain and start a new one")
+    p.add_argument("--sfu", choices=["janus"], help="relay the video through a local Janus WebRTC Server "
+                   "(Debian's janus; installed on first use): the broadcaster sends one stream")
+    p.add_argument("--sfu-port", type=int, default=8188, metavar="PORT",
+                   help="--sfu janus: its WebSocket API's port on loopback (default 8188; the Admin API's is PORT+1)")
+    p.add_argument("--sfu-url", metavar="URL", help="relay through an existing Janus, by its WebSocket API's URL "
+                   "(ws:// or wss://)")
     p.add_argument("--buried", type=int, default=6, metavar="N",
                    help="confirmations before a closing transaction is final and a channel's keys may be "
                         "forgotten (default 6; fewer only on regtest)")
@@ -69,10 +77,23 @@ def options_from_args(args) -> ServerOptions:
         port = args.peer_port or (443 if args.peer_secure else 9000)
         peer = {"host": args.peer_host, "port": port, "path": args.peer_path,
                 "key": args.peer_key, "secure": args.peer_secure}
+    if args.sfu and args.sfu_url:
+        raise UsageError("--sfu janus starts a Janus here, --sfu-url names one elsewhere: pass one of them")
+    if not 0 < args.sfu_port < 65535:
+        raise UsageError(f"--sfu-port {args.sfu_port} is not a port number (PORT+1 is used too)")
+    sfu = None
+    if args.sfu:
+        sfu = {"kind": "janus", "host": None, "port": args.sfu_port, "path": "/", "secure": False}
+    elif args.sfu_url:
+        try:
+            sfu = {"kind": "janus", **parse_websocket_url(args.sfu_url)}
+        except ValueError as e:
+            raise UsageError(f"--sfu-url: {e}")
     return ServerOptions(
         root=ROOT, network=args.network, esplora=args.esplora, explorer=args.explorer,
         peer=peer, ice_servers=ice, devnet=devnet, block_interval=args.block_interval,
-        data_dir=Path(args.data_dir), reset=args.reset, buried=args.buried)
+        data_dir=Path(args.data_dir), reset=args.reset, buried=args.buried, sfu=sfu,
+        janus_port=args.sfu_port if args.sfu else None)
 
 
 def check_port_free(host, port):
@@ -92,12 +113,22 @@ def main(argv=None):
     try:
         options = options_from_args(args)
         check_port_free(args.host, args.port)
+        if options.janus_port:
+            check_port_free("127.0.0.1", options.janus_port)
+            check_port_free("127.0.0.1", options.janus_port + 1)
         app = make_app(options)
     except UsageError as e:
         print(f"serve.py: error: {e}", file=sys.stderr)
         return 2
     if options.network == "mainnet":
         print("serve.py: WARNING: mainnet: channels move real bitcoin", file=sys.stderr)
+    if options.janus_port and not shutil.which("janus"):
+        from tools.bootstrap import apt_install  # the set-up's, as for Chromium in the tests
+        apt_install("janus")  # if it cannot, Janus's start says what to do
     print(f"Streamium on http://{args.host}:{args.port}/  ({options.describe()})", flush=True)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    except JanusError as e:
+        print(f"serve.py: error: {e}", file=sys.stderr)
+        return 1
     return 0

@@ -7,6 +7,8 @@ port means "the page's own origin", so the config does not depend on the
 address the server was reached by.
 """
 
+from urllib.parse import urlsplit
+
 from app.channel.messages import NETWORKS  # the networks the page's channel core accepts
 
 PEERJS_CLOUD = {"host": "0.peerjs.com", "port": 443, "path": "/", "key": "peerjs", "secure": True}
@@ -21,8 +23,9 @@ EXPLORERS = {
 BURIED_CONFIRMATIONS = 6  # protocol v2 §C; a devnet may ask for fewer
 
 
-def client_config(*, network, esplora, explorer, peer, ice_servers, devnet, buried=BURIED_CONFIRMATIONS):
-    """The JSON object served as /config.json."""
+def client_config(*, network, esplora, explorer, peer, ice_servers, devnet, buried=BURIED_CONFIRMATIONS,
+                  sfu=None):
+    """The JSON object served as /config.json (`sfu`: the media relay, None for browser to browser)."""
     if network not in NETWORKS:
         raise ValueError(f"unknown network {network!r}")
     return {
@@ -35,7 +38,18 @@ def client_config(*, network, esplora, explorer, peer, ice_servers, devnet, buri
         "devnet": bool(devnet),
         "mainnet": network == "mainnet",
         "buried_confirmations": buried,
+        "sfu": dict(sfu) if sfu else None,
     }
+
+
+def parse_websocket_url(url: str) -> dict:
+    """host, port, path and secure of a ws:// or wss:// URL, as /config.json names a server."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"{url!r} is not a ws:// or wss:// URL")
+    secure = parts.scheme == "wss"
+    return {"host": parts.hostname, "port": parts.port or (443 if secure else 80), "path": parts.path or "/",
+            "secure": secure}
 
 
 def parse_ice_server(url):

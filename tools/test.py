@@ -2,7 +2,7 @@
 """Run the whole test suite: `python3 tools/test.py [pytest arguments]`.
 
 The first run sets up what the tests need: .venv with the test extra, the
-vendored runtime, and Debian's Chromium (with apt-get). Playwright never
+vendored runtime, and Debian's Chromium and Janus (with apt-get). Playwright never
 downloads a browser. No tests collected counts as a failure.
 """
 
@@ -15,18 +15,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools.bootstrap import ROOT, apt_install, ensure_environment, say  # noqa: E402
 
 
-def ensure_chromium():
-    if shutil.which("chromium"):
+def ensure_debian_package(command, package, why):
+    if shutil.which(command):
         return
-    if not apt_install("chromium"):
-        say("error: Debian's chromium is missing and could not be installed: "
-            "run `sudo apt-get install -y chromium` and try again")
+    if not apt_install(package):
+        say(f"error: Debian's {package} ({why}) is missing and could not be installed: "
+            f"run `sudo apt-get install -y {package}` and try again")
         sys.exit(1)
 
 
 def main():
     ensure_environment(extras=("test",))
-    ensure_chromium()
+    ensure_debian_package("chromium", "chromium", "the browser the tests drive")
+    ensure_debian_package("janus", "janus", "the media relay of serve.py --sfu janus")
     import pytest
 
     code = pytest.main(["--rootdir", str(ROOT), *sys.argv[1:]])

@@ -33,6 +33,8 @@ def test_a_port_in_use_is_one_line_saying_what_to_do():
     (["--ice-server", "turn:nopass@host:3478"], "credentials must be USER:PASS@"),
     (["--no-devnet"], "regtest without the devnet needs --esplora"),
     (["--port", "70000"], "is not a port number"),
+    (["--sfu", "janus", "--sfu-url", "ws://relay.example:8188/"], "pass one of them"),
+    (["--sfu-url", "https://relay.example/"], "is not a ws:// or wss:// URL"),
 ])
 def test_a_bad_flag_is_one_clear_line(args, message):
     run = serve(*args)
@@ -46,7 +48,7 @@ def test_help_lists_every_flag():
     run = serve("--help")
     for flag in ["--host", "--port", "--network", "--esplora", "--peer-host", "--peer-port", "--peer-path",
                  "--peer-key", "--peer-secure", "--ice-server", "--no-devnet", "--block-interval",
-                 "--data-dir", "--reset", "--allow-mainnet"]:
+                 "--data-dir", "--reset", "--allow-mainnet", "--sfu", "--sfu-port", "--sfu-url"]:
         assert flag in run.stdout
 
 
@@ -79,6 +81,12 @@ def test_config_reflects_an_external_esplora_peer_server_and_ice_servers():
 def test_an_esplora_on_regtest_replaces_the_devnet():
     config = config_for("--esplora", "http://127.0.0.1:3002")
     assert config["devnet"] is False and config["esplora"] == "http://127.0.0.1:3002"
+
+
+def test_video_goes_browser_to_browser_unless_a_relay_is_named():
+    assert config_for()["sfu"] is None
+    assert config_for("--sfu-url", "wss://relay.example/janus")["sfu"] == {
+        "kind": "janus", "host": "relay.example", "port": 443, "path": "/janus", "secure": True}
 
 
 def test_mainnet_needs_its_flag_and_is_marked_in_the_config():
