@@ -42,13 +42,17 @@ class FileWriter:
         self._waiting: List[concurrent.futures.Future] = []
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-writer")
         self._busy = False
+        self._closed = False
         self.latest: Optional[concurrent.futures.Future] = None  # done once the newest snapshot is written
 
     def write(self, data: bytes) -> concurrent.futures.Future:
         """Queue `data` as the file's next content; the future is done once it (or a newer
         snapshot) is on disk, or failed with the error of its write."""
         done = concurrent.futures.Future()
+        done.set_running_or_notify_cancel()  # a waiter that gives up cannot cancel the write for the others
         with self._lock:
+            if self._closed:
+                raise OSError(f"{self.path} is closed: nothing more is written to it")
             self._queued = data
             self._waiting.append(done)
             self.latest = done
@@ -75,5 +79,7 @@ class FileWriter:
                     done.set_result(None)
 
     def close(self) -> None:
-        """After every queued snapshot is written."""
+        """After every queued snapshot is written; a write after this is refused (OSError)."""
+        with self._lock:
+            self._closed = True
         self._thread.shutdown(wait=True)

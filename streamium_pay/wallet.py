@@ -165,7 +165,10 @@ class Wallet:
         """The wallet as it is now, on disk when this returns (inside `queued()`: once `written()`)."""
         data = {"version": VERSION, "network": self.network, "secret": self.key.secret.hex(),
                 "servers": self.servers, "channels": [e.to_record() for e in self.channels.values()]}
-        done = self._writer.write(json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+        try:
+            done = self._writer.write(json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+        except OSError as e:
+            raise WalletError(f"cannot write the wallet {self.path}: {e}") from None
         if not self._queueing:
             self._raise_if_failed(done)
 

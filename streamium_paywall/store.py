@@ -71,7 +71,7 @@ class Store:
         self._durable = False
         self._synchronous = None  # the connection's PRAGMA synchronous now
         self._windows = {}  # k2 -> [highest seq used, the seqs used within SEQ_WINDOW of it]
-        self.running_keys = set()  # (k2, Idempotency-Key) of requests not yet answered
+        self.running_keys = {}  # (k2, Idempotency-Key) -> fingerprint, of requests not yet answered
 
     # ---- writing: in order, group-committed ------------------------------------------------
 
@@ -194,15 +194,15 @@ class Store:
             if len(window[1]) > 2 * SEQ_WINDOW:
                 window[1] = {s for s in window[1] if s > seq - SEQ_WINDOW}
         if idem:
-            self.running_keys.add((k2, idem))
+            self.running_keys[k2, idem] = fingerprint
         return self.write(lambda db: db.execute(
             "INSERT INTO requests (k2, seq, idem, fingerprint, at) VALUES (?, ?, ?, ?, ?)",
             (k2, seq, idem, fingerprint if idem else "", now)))
 
     def answer(self, k2: str, idem: str) -> Optional[StoredAnswer]:
         """What a request under this Idempotency-Key was answered (`done` False: still running)."""
-        if (k2, idem) in self.running_keys:
-            return StoredAnswer(False, "", 0, [], b"")
+        if (k2, idem) in self.running_keys:  # the same request again gets 409 in_progress, another 422
+            return StoredAnswer(False, self.running_keys[k2, idem], 0, [], b"")
         row = self.db.execute("SELECT done, fingerprint, status, headers, body FROM requests "
                               "WHERE k2 = ? AND idem = ?", (k2, idem)).fetchone()
         if row is None:
@@ -220,7 +220,7 @@ class Store:
             "idem = CASE WHEN ? THEN idem ELSE '' END WHERE k2 = ? AND seq = ?",
             (status, charged, headers, body, now, keep is not None, k2, seq)))
         if idem:
-            done.add_done_callback(lambda _: self.running_keys.discard((k2, idem)))
+            done.add_done_callback(lambda _: self.running_keys.pop((k2, idem), None))
         return done
 
     def expire_answers(self, before: int) -> asyncio.Future:

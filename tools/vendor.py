@@ -207,8 +207,11 @@ def main(argv=None):
         return 1
     from offline import write_manifest
     from pack_app import pack_app  # the app's own zip, for static hosting
+    from snapshot import build_snapshot  # a snapshot of the old runtime would not start the new one
 
     pack_app()
+    if changed:
+        build_snapshot()
     write_manifest()
     print("vendor: done" if changed else "vendor: up to date")
     return 0

@@ -26,12 +26,17 @@ function showLinkedStream() {
   if ([...stream].length < 1 || [...stream].length > 100) return;  // code points, as Python counts
   const key = found[2].toLowerCase();
   const fingerprint = [2, 6, 10, 14, 18].map((at) => key.slice(at, at + 4)).join(" ");
+  // The name is the linker's text: on a line of its own, isolated (<bdi>) and without control or
+  // format characters, so that it cannot pose as the fingerprint on the next line.
+  const name = document.createElement("bdi");
+  name.textContent = stream.replace(/[\p{Cc}\p{Cf}]/gu, "");
   const offer = document.getElementById("loading-offer");
-  offer.textContent = `Opening “${stream}”, broadcast by the key with fingerprint ${fingerprint}. ` +
-    "Its price comes from the broadcaster once the app has started.";
+  offer.replaceChildren("Opening ", name, document.createElement("br"),
+    `Broadcaster's fingerprint: ${fingerprint}`, document.createElement("br"),
+    "Its price comes from the broadcaster once the app has started.");
   offer.hidden = false;
 }
-showLinkedStream();
+try { showLinkedStream(); } catch (error) { console.warn("no stream preview:", error); }
 
 // What a first visit downloads before Python can start (9 MiB, seconds on a slow link): the
 // page counts the parts that have arrived, as the browser finishes each (a return visit has
@@ -50,21 +55,26 @@ let pythonUp = false;
 
 function showDownloads() {
   if (pythonUp) return;
+  const done = [...parts.keys()].filter((path) => arrived.has(path)).length;  // a part dropped may have come
   progress.max = parts.size;
-  progress.value = arrived.size;
+  progress.value = done;
   const waiting = [...parts.keys()].filter((path) => !arrived.has(path)).map((path) => parts.get(path));
   status.textContent = waiting.length
-    ? `Downloading Python and the app: ${arrived.size} of ${parts.size} parts (waiting for ${waiting.join(", ")})…`
+    ? `Downloading Python and the app: ${done} of ${parts.size} parts (waiting for ${waiting.join(", ")})…`
     : "Starting Python…";
 }
 
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    const path = new URL(entry.name).pathname.replace(/^.*(?=\/assets\/)/, "");
-    if (parts.has(path) && entry.responseEnd > 0) arrived.add(path);
-  }
-  showDownloads();
-}).observe({ type: "resource", buffered: true });
+try {  // a browser without resource timings keeps the plain "Loading Python…"
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const path = new URL(entry.name).pathname.replace(/^.*(?=\/assets\/)/, "");
+      if (parts.has(path) && entry.responseEnd > 0) arrived.add(path);
+    }
+    showDownloads();
+  }).observe({ type: "resource", buffered: true });
+} catch (error) {
+  console.warn("no download progress:", error);
+}
 addEventListener("streamium:pyodide-source", (event) => {
   if (event.detail === "scratch") {
     parts.delete("/assets/build/pyodide.snapshot.0");

@@ -25,10 +25,12 @@ new MutationObserver(() => {
 """
 
 
-def shown_while_starting(browser, url, no_snapshot=False, fragment=""):
+def shown_while_starting(browser, url, no_snapshot=None, fragment=""):
+    """`no_snapshot`: "failed" (its requests fail) or "missing" (404, as on a host without Node)."""
     context = browser.new_context(service_workers="block")
     if no_snapshot:
-        context.route("**/pyodide.snapshot.*", lambda route: route.abort())
+        context.route("**/pyodide.snapshot.*", lambda route: route.abort() if no_snapshot == "failed"
+                      else route.fulfill(status=404, body="not found"))
     context.add_init_script(RECORD)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
@@ -60,18 +62,20 @@ def test_a_first_visit_on_a_slow_link_counts_the_parts_as_they_arrive(browser, l
     assert all(s["offer"] is None for s in shown), "no share link, no stream named"
 
 
-def test_without_the_snapshot_there_are_two_parts_fewer_to_wait_for(browser, live_server):
-    downloads = counted(shown_while_starting(browser, live_server.url, no_snapshot=True))
+@pytest.mark.parametrize("no_snapshot", ["failed", "missing"])
+def test_without_the_snapshot_there_are_two_parts_fewer_to_wait_for(browser, live_server, no_snapshot):
+    downloads = counted(shown_while_starting(browser, live_server.url, no_snapshot=no_snapshot))
     assert downloads[-1]["max"] == 4 and "prepared memory" not in downloads[-1]["text"]
+    assert all(s["value"] <= 4 for s in downloads)
 
 
 def test_a_share_link_shows_its_stream_and_fingerprint_before_python_runs(browser, live_server):
     identity = "03" + "9f" * 32
-    name = 'Café <img src=x onerror="document.title=1"> #1'
+    name = 'Café <img src=x onerror="document.title=1"> #1\u202e'  # markup, and a right-to-left override
     link = build_link(live_server.url, name, identity)
     shown = shown_while_starting(browser, live_server.url, fragment=link[link.index("#"):])
     downloading = [s for s in counted(shown) if s["value"] == 0]
     assert downloading and downloading[0]["offer"] == (
-        f"Opening “{name}”, broadcast by the key with fingerprint {fingerprint(identity)}. "
-        "Its price comes from the broadcaster once the app has started.")
+        f"Opening {name[:-1]}Broadcaster's fingerprint: {fingerprint(identity)}"
+        "Its price comes from the broadcaster once the app has started.")  # the lines, as textContent
     assert all(s["images"] == 0 for s in shown), "the name is text, never markup"

@@ -91,6 +91,14 @@ async def test_a_queued_save_that_fails_is_raised_by_written(tmp_path, monkeypat
     wallet.close()
 
 
+def test_a_closed_wallet_refuses_to_save_instead_of_waiting_forever(tmp_path):
+    wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
+    wallet.close()
+    for _ in range(2):
+        with pytest.raises(WalletError, match="is closed"):
+            wallet.save()
+
+
 def test_one_process_at_a_time(tmp_path):
     wallet = Wallet.open(tmp_path / "wallet.json", "regtest")
     with pytest.raises(WalletError, match="in use by another pay.py"):

@@ -127,6 +127,19 @@ async def test_a_retry_with_the_same_idempotency_key_gets_the_stored_answer_not_
     assert other[0] == 422 and toy.calls == 1
 
 
+async def test_a_retry_while_the_first_request_under_its_key_runs_is_told_to_wait(world, client):
+    _, toy, paywall, _ = world
+    client.authorize(294)
+    key = {"Idempotency-Key": "order-8"}
+    first = asyncio.ensure_future(client.request("GET", "/v1/slow?s=0.5", headers=key))
+    await asyncio.sleep(0.2)
+    again, other = await asyncio.gather(client.request("GET", "/v1/slow?s=0.5", headers=key),
+                                        client.request("GET", "/v1/slow?s=0.1", headers=key))
+    assert (again[0], json.loads(again[1])["streamium"]["reason"]) == (409, "in_progress")  # the same: wait
+    assert (other[0], json.loads(other[1])["streamium"]["reason"]) == (422, "idempotency_conflict")  # another
+    assert (await first)[0] == 200 and toy.calls == 1
+
+
 async def test_a_strangers_close_is_refused_and_the_clients_exact_close_pays_what_was_spent(world, client):
     devnet, toy, paywall, session = world
     client.authorize(1000)
