@@ -58,9 +58,6 @@ class Room:
     def kick(self, member_id: int) -> dict:
         return {"request": "kick", "room": self.room_id, "secret": self.secret, "id": member_id}
 
-    def destroy(self) -> dict:
-        return {"request": "destroy", "room": self.room_id, "secret": self.secret}
-
 
 def join_as_member(room_id: int, token: str) -> dict:
     """A viewer's join: a publisher that never publishes, so that its token is checked."""

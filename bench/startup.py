@@ -126,6 +126,14 @@ def wait_for_copy(page, timeout=120):
         time.sleep(0.2)
 
 
+def emulate_link(cdp, mbit, rtt_ms):
+    """The page's requests throttled to `mbit` down and up, `rtt_ms` added to each."""
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": rtt_ms, "downloadThroughput": mbit * 1e6 / 8,
+        "uploadThroughput": mbit * 1e6 / 8})
+
+
 def first_visit(context, url, mbit, rtt_ms, gzip_only=False, no_snapshot=False):
     """Seconds to app-ready and bytes the network carried, on an emulated link (`gzip_only`: as
     a browser that does not take brotli, i.e. the page before it had .br files; `no_snapshot`:
@@ -140,9 +148,7 @@ def first_visit(context, url, mbit, rtt_ms, gzip_only=False, no_snapshot=False):
     carried = []
     cdp.on("Network.loadingFinished", lambda event: carried.append(event["encodedDataLength"]))
     if mbit:
-        cdp.send("Network.emulateNetworkConditions", {
-            "offline": False, "latency": rtt_ms, "downloadThroughput": mbit * 1e6 / 8,
-            "uploadThroughput": mbit * 1e6 / 8})
+        emulate_link(cdp, mbit, rtt_ms)
     seconds = time_to_ready(page, url)
     started = page.evaluate("globalThis.streamiumPyodideStart")
     if started != ("scratch" if no_snapshot else "snapshot"):
@@ -211,10 +217,7 @@ def profile_load(context, url, link=None):
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
     if link:
-        cdp.send("Network.enable")
-        cdp.send("Network.emulateNetworkConditions", {
-            "offline": False, "latency": link[1], "downloadThroughput": link[0] * 1e6 / 8,
-            "uploadThroughput": link[0] * 1e6 / 8})
+        emulate_link(cdp, *link)
     total = time_to_ready(page, url)
     metrics = cdp_metrics(cdp)
     phases = page.evaluate("window.__bench")

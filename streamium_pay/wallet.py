@@ -4,8 +4,9 @@ the core stored it (K1 included: keys never leave the file).
 
 JSON, rewritten whole and atomically (a temporary file, fsync, rename; mode 0600) each time the
 core asks to persist, by a FileWriter: a save waits for the disk, except inside `queued()`, where
-the caller awaits `written()` before anything that depends on it goes out. One process at a time: an exclusive lock beside it, since two writers
-would lose each other's records and reuse each other's sequence numbers.
+the caller awaits `written()` before anything that depends on it goes out. One process at a
+time: an exclusive lock beside it, since two writers would lose each other's records and reuse
+each other's sequence numbers.
 """
 
 import asyncio

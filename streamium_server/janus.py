@@ -60,9 +60,8 @@ def _disable(folder: Path, keep: set) -> str:
 
 
 def write_config(folder: Path, ws_port: int, admin_port: int, keys: JanusSecrets, rtp_ports: str) -> Path:
-    """janus.jcfg and the two configurations it loads, in `folder`; the main file's path."""
+    """janus.jcfg and the two configurations it loads, in the existing `folder`; the main file's path."""
     lib = janus_folders()
-    folder.mkdir(parents=True, exist_ok=True)
     main = folder / "janus.jcfg"
     main.write_text(f'''general: {{
     configs_folder = "{folder}"

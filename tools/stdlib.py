@@ -3,7 +3,7 @@ browser tab can never run.
 
 Pyodide ships python_stdlib.zip with each file deflated on its own: 2.4 MiB, on which gzip
 and brotli gain nothing. Stored, the same files are one stream that brotli (tools/snapshot.py
-writes the `.br` twin) takes to about 1.5 MiB, since it sees the whole library at once; the
+writes the `.br` twin) takes to 1.2 MiB, since it sees the whole library at once; the
 browser undoes it while it downloads, and zipimport reads stored files without inflating them.
 
 Left out: modules that need what a page does not have (processes, a terminal, sockets to

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools.bootstrap import ROOT, apt_install, ensure_environment, say  # noqa: E402
 
 
-def ensure_debian_package(command, package, why):
-    if shutil.which(command):
+def ensure_debian_package(package, why):
+    if shutil.which(package):
         return
     if not apt_install(package):
         say(f"error: Debian's {package} ({why}) is missing and could not be installed: "
@@ -26,8 +26,8 @@ def ensure_debian_package(command, package, why):
 
 def main():
     ensure_environment(extras=("test",))
-    ensure_debian_package("chromium", "chromium", "the browser the tests drive")
-    ensure_debian_package("janus", "janus", "the media relay of serve.py --sfu janus")
+    ensure_debian_package("chromium", "the browser the tests drive")
+    ensure_debian_package("janus", "the media relay of serve.py --sfu janus")
     import pytest
 
     code = pytest.main(["--rootdir", str(ROOT), *sys.argv[1:]])

@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import stdlib  # noqa: E402  (tools/ is on sys.path wherever this runs: as a script, from bootstrap, in tests)
+import stdlib  # tools/ is on sys.path wherever this runs: as a script, from bootstrap, in tests
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "tools" / "vendor-lock.json"
