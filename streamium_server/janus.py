@@ -149,6 +149,7 @@ class JanusProcess:
             raise JanusError("janus is not installed: run `sudo apt-get install -y janus`, or start serve.py "
                              "without --sfu janus")
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.chmod(0o700)  # its files hold the secrets: nobody else reads them, even while written
         keys = JanusSecrets.load_or_make(self.folder / "secrets.json")
         main = write_config(self.folder, self.ws_port, self.admin_port, keys, self.rtp_ports)
         log = open(self.log_path, "wb")

@@ -47,6 +47,7 @@ def test_serve_starts_janus_with_its_own_secrets_and_names_it_in_the_config(janu
     keys_file = tmp_path / "data" / "janus" / "secrets.json"
     keys = json.loads(keys_file.read_text())
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(keys_file.parent.stat().st_mode) == 0o700
     assert keys["admin_secret"] not in raw.decode() and keys["room_admin_key"] not in raw.decode()
     assert keys["admin_secret"] != "janusoverlord", "never the package's well-known secret"
 
