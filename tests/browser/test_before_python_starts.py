@@ -18,7 +18,8 @@ new MutationObserver(() => {
   const last = window.__shown[window.__shown.length - 1];
   const offer = document.getElementById("loading-offer");
   const now = {text: text.textContent, value: bar.hasAttribute("value") ? bar.value : null, max: bar.max,
-               offer: offer.hidden ? null : offer.textContent, images: document.querySelectorAll("#loading img").length};
+               offer: offer.hidden ? null : offer.textContent, images: document.querySelectorAll("#loading img").length,
+               wider: document.documentElement.scrollWidth > innerWidth};
   if (!last || last.text !== now.text || last.value !== now.value || last.offer !== now.offer)
     window.__shown.push(now);
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
@@ -27,7 +28,7 @@ new MutationObserver(() => {
 
 def shown_while_starting(browser, url, no_snapshot=None, fragment=""):
     """`no_snapshot`: "failed" (its requests fail) or "missing" (404, as on a host without Node)."""
-    context = browser.new_context(service_workers="block")
+    context = browser.new_context(service_workers="block", viewport={"width": 390, "height": 800})  # a phone
     if no_snapshot:
         context.route("**/pyodide.snapshot.*", lambda route: route.abort() if no_snapshot == "failed"
                       else route.fulfill(status=404, body="not found"))
@@ -60,6 +61,7 @@ def test_a_first_visit_on_a_slow_link_counts_the_parts_as_they_arrive(browser, l
     assert "Starting the app…" in texts
     assert shown[texts.index("Starting the app…")]["value"] is None  # nothing left to count
     assert all(s["offer"] is None for s in shown), "no share link, no stream named"
+    assert not any(s["wider"] for s in shown), "the long status wraps on a phone"
 
 
 @pytest.mark.parametrize("no_snapshot", ["failed", "missing"])
@@ -79,3 +81,4 @@ def test_a_share_link_shows_its_stream_and_fingerprint_before_python_runs(browse
         f"Opening {name[:-1]}Broadcaster's fingerprint: {fingerprint(identity)}"
         "Its price comes from the broadcaster once the app has started.")  # the lines, as textContent
     assert all(s["images"] == 0 for s in shown), "the name is text, never markup"
+    assert not any(s["wider"] for s in shown), "the name and the fingerprint wrap on a phone"
