@@ -55,7 +55,9 @@ def _links(explorer: str, **txids) -> dict:
 
 def viewer_receipt(v, settled: Optional[Settled], closing_txid: Optional[str], confirmations: Optional[int],
                    buried: int, explorer: str) -> dict:
-    """The viewer's receipt of channel `v` (a Viewer), `settled` by `closing_txid` (None: not seen yet)."""
+    """The viewer's receipt of channel `v` (a Viewer), `settled` by `closing_txid` (None: not seen yet).
+    It starts at the first payment and ends when this viewer saw the channel settle: a spend of
+    it on the chain (in a block or the mempool)."""
     terms, ch = v.offer.terms, v.channel
     t1 = txs.parse_tx(v.funding_tx, BAD_FUNDING)
     spent = {(i.txid.hex(), i.vout) for i in t1.vin}
@@ -65,7 +67,7 @@ def viewer_receipt(v, settled: Optional[Settled], closing_txid: Optional[str], c
         "receipt": "streamium", "version": VERSION, "role": "viewer", "network": v.network,
         "stream": terms.name, "broadcaster_fingerprint": fingerprint(v.link["identity_pubkey"]),
         "rate_sat_per_min": terms.rate_sat_per_min, "started_at": when(v.started_at),
-        "last_payment_at": when(v.last_pay_at), "watched_s": v.video_ms // 1000,
+        "last_payment_at": when(v.last_pay_at), "ended_at": when(v.ended_at), "watched_s": v.video_ms // 1000,
         "sent_sat": sent, "paid_sat": settled and settled.paid,
         "funding_fee_sat": sent - sum(o.value for o in t1.vout), "closing_fee_sat": settled and settled.fee,
         "returned_sat": settled and settled.returned + funding_change, "returned_to": v.change_address,
@@ -77,7 +79,10 @@ def viewer_receipt(v, settled: Optional[Settled], closing_txid: Optional[str], c
 
 def broadcaster_receipt(b, label: str, identity_pubkey: str, confirmations: Optional[int], buried: int,
                         explorer: str, now: int) -> dict:
-    """The broadcaster's receipt of one viewer's channel `b` (a Broadcaster)."""
+    """The broadcaster's receipt of one viewer's channel `b` (a Broadcaster). It starts at the first
+    payment and ends when this broadcaster closed the channel (signed its settlement, or saw the
+    funding spent elsewhere or gone); the time watched is the media served in between, or until
+    `now` if it has not ended."""
     terms, ch = b.offer.terms, b.channel
     settled = None
     if b.closing_tx and not b.spent_by and not b.funding_lost:
@@ -87,7 +92,8 @@ def broadcaster_receipt(b, label: str, identity_pubkey: str, confirmations: Opti
     return {
         "receipt": "streamium", "version": VERSION, "role": "broadcaster", "network": terms.network,
         "stream": terms.name, "broadcaster_fingerprint": fingerprint(identity_pubkey), "viewer": label,
-        "rate_sat_per_min": terms.rate_sat_per_min, "started_at": when(b.t0), "watched_s": b.served_s(now),
+        "rate_sat_per_min": terms.rate_sat_per_min, "started_at": when(b.t0), "ended_at": when(b.ended_at),
+        "watched_s": b.served_s(b.ended_at or now),
         "paid_sat": settled.paid if settled else 0, "closing_fee_sat": settled and settled.fee,
         "payout_address": terms.payout_address, "deposit_sat": ch.value,
         "funding_txid": ch.funding.txid, "closing_txid": txid, "confirmations": confirmations,
@@ -119,7 +125,7 @@ def rows(receipt: dict) -> List[Tuple[str, str, Optional[str]]]:
               ("Started", receipt["started_at"] or "–", None)]
     if viewer:
         lines.append(("Last payment", receipt["last_payment_at"] or "–", None))
-    lines.append(("Time watched", duration(receipt["watched_s"]), None))
+    lines += [("Ended", receipt["ended_at"] or "–", None), ("Time watched", duration(receipt["watched_s"]), None)]
     if viewer:
         lines += [("You sent", sats(receipt["sent_sat"]), None), ("Paid to the broadcaster", _sat(receipt["paid_sat"]), None),
                   ("Funding fee (network)", sats(receipt["funding_fee_sat"]), None),

@@ -25,7 +25,7 @@ MAX_FEE_FACTOR = 10
 # Record fields kept as they are; `state`, the key, the offer and the channel are converted.
 PLAIN_FIELDS = ("refund_sig", "funding_tx", "amount", "pay_sig", "opened_at", "t0", "closing_tx", "release_sig",
                 "end_reason", "last_resume_at", "funding_confirmations", "held_since", "held_s", "spent_by",
-                "funding_lost", "funding_conflict", "metered", "spent")
+                "funding_lost", "funding_conflict", "metered", "spent", "ended_at")
 FIELD_DEFAULTS = {"amount": 0, "held_s": 0, "funding_lost": False, "metered": False, "spent": 0}
 LOST_AFTER_L_S = 2 * 3600  # a lost T1 with no conflict seen: watched this long past L (MTP lags ~1 h)
 UNSETTLED = (states.REFUND_SIGNED, states.OPEN, states.CLOSING, states.SETTLING)  # T1 can still be replaced
@@ -357,6 +357,7 @@ class Broadcaster(Peer):
         after = [StopMedia()] if self.streaming or (self.t0 is not None and tell) else []
         if tell:
             after.append(Send(messages.message("end", reason="funding_gone")))
+            self.ended_at = now
         self.end_reason, self.streaming, self.held_since = "funding_gone", False, None
         if self.amount:
             self.state, self.funding_lost, self.funding_conflict = states.SETTLING, True, conflict
@@ -390,7 +391,7 @@ class Broadcaster(Peer):
         after = [StopMedia()] if self.streaming else []
         if self.state in (states.REFUND_SIGNED, states.OPEN):
             after.append(Send(messages.message("end", reason="stopped")))
-            self.end_reason = "spent_elsewhere"
+            self.end_reason, self.ended_at = "spent_elsewhere", now
         self.state, self.spent_by, self.streaming, self.held_since = states.SETTLING, None if ours else txid, False, None
         if ours and self.closing_tx:
             after.append(Send(messages.message("closed", txid=txid)))
@@ -578,7 +579,7 @@ class Broadcaster(Peer):
         self.streaming, self.held_since = False, None
         if reason:
             after.append(Send(messages.message("end", reason=reason)))
-        self.end_reason = reason or "viewer_closed"
+        self.end_reason, self.ended_at = reason or "viewer_closed", now
         if self.amount:
             self._sign_best()
             self.state = states.CLOSING

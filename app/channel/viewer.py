@@ -33,7 +33,7 @@ def _local(call, *args):
 # Record fields kept as they are; the key, the offer, the coins and the channel are converted.
 PLAIN_FIELDS = ("state", "network", "link", "capacity", "change_address", "funding_tx", "refund_tx", "amount",
                 "pay_sig", "last_pay_at", "video_ms", "release_tx", "closing_txid", "end_reason", "resume_at",
-                "held", "funding_acked", "metered", "started_at")
+                "held", "funding_acked", "metered", "started_at", "ended_at")
 FIELD_DEFAULTS = {"amount": 0, "video_ms": 0, "held": False, "funding_acked": False, "metered": False}
 
 
@@ -308,6 +308,7 @@ class Viewer(Peer):
         if self.state == states.SETTLING and txid == self.closing_txid:
             return []  # a settling viewer follows a spend that changed (replaced, reorganised) too
         self.state, self.closing_txid = states.SETTLING, txid
+        self.ended_at = now  # for the receipt: the channel ended when this viewer saw it settle
         return [Persist(self.record()), Closed(self.end_reason or "settled", txid)]
 
     def spend_confirmations(self, txid: str, confirmations: int, now: int) -> List[Action]:

@@ -1,6 +1,6 @@
 """Receipts of a settled channel: built from the record and the closing transaction itself, and
-the numbers add up (sent = paid + fees + returned); a transaction that is not the channel's spend
-is refused."""
+the numbers add up (sent = paid + fees + returned), each ends when its side saw the channel end; a
+transaction that is not the channel's spend is refused."""
 
 import pytest
 
@@ -49,6 +49,20 @@ def test_the_broadcasters_receipt_shows_what_the_channel_paid_it():
     r = receipts.broadcaster_receipt(b, "viewer 1a2b", "02" + "ab" * 32, 2, 6, EXPLORER, pair.now)
     assert r["paid_sat"] == b.earned and r["closing_fee_sat"] == closing(pair).fee
     assert not r["final"] and receipts.status(r) == "Settled, confirming (2 confirmations)"
+
+
+def test_each_receipt_ends_when_its_side_saw_the_channel_end():
+    pair = settled_pair()
+    v, b = pair.viewer, pair.broadcaster
+    viewer = receipts.viewer_receipt(v, closing(pair), b.closing_txid, 6, 6, EXPLORER)
+    assert b.ended_at < v.ended_at == pair.now  # the broadcaster closed; the viewer saw the spend later, on the chain
+    assert viewer["started_at"] < viewer["last_payment_at"] < viewer["ended_at"] == receipts.when(v.ended_at)
+    assert ("Ended", viewer["ended_at"], None) in receipts.rows(viewer)
+    earned, hour_later = (receipts.broadcaster_receipt(b, "viewer 1a2b", "02" + "ab" * 32, 6, 6, EXPLORER, t)
+                          for t in (pair.now, pair.now + 3600))
+    assert earned == hour_later and earned["ended_at"] == receipts.when(b.ended_at)  # time watched stops at the end
+    assert earned["watched_s"] == b.served_s(b.ended_at) and earned["started_at"] < earned["ended_at"]
+    assert ("Ended", earned["ended_at"], None) in receipts.rows(earned)
 
 
 def test_a_receipt_before_the_closing_transaction_is_seen_says_it_is_settling():

@@ -8,19 +8,9 @@ import pytest
 from app.channel import transactions as txs
 from app.channel.addresses import address_script
 from app.channel.signatures import private_key
-from tests.browser.e2e_support import Apps, api, playing_time, post_tx, viewer_record, wait_until, watching
-from tests.conftest import RequestLog, ServerProcess
+from tests.browser.e2e_support import api, playing_time, post_tx, viewer_record, wait_until, watching
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def unmined_server(tmp_path_factory):
-    """A devnet whose blocks wait an hour: the funding stays in the mempool, replaceable."""
-    data_dir = tmp_path_factory.mktemp("unmined") / "data"
-    server = ServerProcess("--block-interval", "3600", "--buried", "1", data_dir=data_dir).start()
-    yield server
-    server.stop()
 
 
 def replacement_of_funding(record, fee_rate=20):
@@ -31,34 +21,28 @@ def replacement_of_funding(record, fee_rate=20):
     return txs.tx_hex(txs.sign_funding(tx, coins, private_key(bytes.fromhex(record["channel_secret"]))))
 
 
-def test_a_funding_replaced_after_watching_stops_the_video_and_earns_nothing(browser, unmined_server):
-    log = RequestLog(unmined_server.url)
-    apps = Apps(browser, unmined_server, log)
-    try:
-        broadcaster, viewer = watching(apps, "Replaced funding show", past=4)
-        record = viewer_record(viewer)
-        funding = record["channel"]["funding"]["txid"]
-        assert api(unmined_server, f"/tx/{funding}/status") == {"confirmed": False}
+def test_a_funding_replaced_after_watching_stops_the_video_and_earns_nothing(unmined_apps, unmined_server):
+    broadcaster, viewer = watching(unmined_apps, "Replaced funding show", past=4)
+    record = viewer_record(viewer)
+    funding = record["channel"]["funding"]["txid"]
+    assert api(unmined_server, f"/tx/{funding}/status") == {"confirmed": False}
 
-        replacement = post_tx(unmined_server, replacement_of_funding(record))
-        assert api(unmined_server, f"/tx/{funding}/status") == {"confirmed": False}
-        assert api(unmined_server, "/mempool/txids")[-1] == replacement
+    replacement = post_tx(unmined_server, replacement_of_funding(record))
+    assert api(unmined_server, f"/tx/{funding}/status") == {"confirmed": False}
+    assert api(unmined_server, "/mempool/txids")[-1] == replacement
 
-        row = "[data-testid=viewer-row] td:last-child"
-        wait_until(lambda: "Funding gone" in broadcaster.text_content(row),
-                   timeout=20, what="the broadcaster seeing the funding gone")
-        stopped = playing_time(viewer)
-        wait_until(lambda: viewer_record(viewer)["end_reason"] == "funding_gone", timeout=10,
-                   what="the viewer told why")
-        assert playing_time(viewer) <= stopped + 1
-        assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
-        assert funding not in api(unmined_server, "/mempool/txids")
-        assert broadcaster.text_content(row) == "Funding gone: watching in case it comes back", \
+    row = "[data-testid=viewer-row] td:last-child"
+    wait_until(lambda: "Funding gone" in broadcaster.text_content(row),
+               timeout=20, what="the broadcaster seeing the funding gone")
+    stopped = playing_time(viewer)
+    wait_until(lambda: viewer_record(viewer)["end_reason"] == "funding_gone", timeout=10,
+               what="the viewer told why")
+    assert playing_time(viewer) <= stopped + 1
+    assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
+    assert funding not in api(unmined_server, "/mempool/txids")
+    assert broadcaster.text_content(row) == "Funding gone: watching in case it comes back", \
         "its T3 is kept while the conflict may vanish"
-        api(unmined_server, "/devnet/mine", {"blocks": 1})  # the replacement buried (--buried 1)
-        wait_until(lambda: broadcaster.text_content(row) == "Funding gone: nothing was earned", timeout=20,
-                   what="the broadcaster forgetting the channel once the replacement is buried")
-        assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
-    finally:
-        apps.close()
-    assert log.foreign() == []
+    api(unmined_server, "/devnet/mine", {"blocks": 1})  # the replacement buried (--buried 1)
+    wait_until(lambda: broadcaster.text_content(row) == "Funding gone: nothing was earned", timeout=20,
+               what="the broadcaster forgetting the channel once the replacement is buried")
+    assert int(broadcaster.text_content("[data-testid=bc-earned]")) == 0
