@@ -143,6 +143,7 @@ def ended(earned):
     show("bc-chat-form", False)
     log(f"Broadcast ended. Earned {sats(earned)}, paid out by the closing transactions under “Closed channels”.")
     show("bc-next")
+    by_id("bc-again").focus()  # the End button it replaces is gone: the keyboard goes to what comes next
 
 
 def elsewhere(taken_over=False):

@@ -5,6 +5,7 @@ import json
 import os
 import time
 import urllib.request
+from pathlib import Path
 
 from embit import script
 from embit.ec import PrivateKey
@@ -89,6 +90,19 @@ def channel_of(record):
     return Viewer.from_record(record).channel
 
 
+def assert_settled_for_time_served(record, paid):
+    """v2 §F: the broadcaster of the viewer's `record` settled on `paid`, the amount for the video
+    watched (at least the minimum payment) within one pay interval, so that whenever the best
+    payment is above the minimum, less than it: the time paid ahead went back."""
+    from app.channel import Viewer
+    terms = Viewer.from_record(record).offer.terms
+    rate, minimum = terms.rate_sat_per_min, terms.min_payment_sat
+    assert minimum <= paid <= record["amount"]
+    assert abs(paid - max(minimum, rate * record["video_ms"] / 60_000)) <= rate * terms.pay_interval_s / 60 + 1
+    if record["amount"] > minimum:
+        assert paid < record["amount"], "the time paid ahead was not given back"
+
+
 class Apps:
     """Opens app pages, each in its own browser context, recording every request."""
 
@@ -155,16 +169,20 @@ def share_link(page):
     return page.get_attribute("[data-testid=share-link]", "href")
 
 
-def open_and_fund(viewer, link, minutes=5):
-    """Viewer: follow the link, accept the offer for `minutes`, fund from the faucet."""
-    viewer.goto(link)
-    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
+def accept_offer(viewer, minutes=5):
+    """Viewer at the offer: accept it for `minutes`; returns the funding screen's address and amount."""
     viewer.fill("[data-testid=watch-minutes]", str(minutes))
     viewer.dispatch_event("[data-testid=watch-minutes]", "input")
     viewer.click("#w-accept")
     viewer.wait_for_selector("[data-testid=funding-address]:visible")
-    amount = int(viewer.text_content("[data-testid=funding-amount]"))
-    address = viewer.text_content("[data-testid=funding-address]")
+    return viewer.text_content("[data-testid=funding-address]"), int(viewer.text_content("[data-testid=funding-amount]"))
+
+
+def open_and_fund(viewer, link, minutes=5):
+    """Viewer: follow the link, accept the offer for `minutes`, fund from the faucet."""
+    viewer.goto(link)
+    viewer.wait_for_selector("#w-offer:visible", timeout=30_000)
+    address, amount = accept_offer(viewer, minutes)
     viewer.click("[data-testid=faucet]")
     return address, amount
 
@@ -214,6 +232,31 @@ def kept_receipts(page, role):
     return page.evaluate("""(role) => Object.keys(localStorage).sort()
         .filter(k => k.startsWith('streamium:receipt:' + role + ':'))
         .map(k => JSON.parse(localStorage.getItem(k)))""", role)
+
+
+def downloaded(page, selector):
+    """Click the download link `selector`: the name and the text of the file the browser saves."""
+    with page.expect_download() as started:
+        page.click(selector)
+    saved = started.value
+    return saved.suggested_filename, Path(saved.path()).read_text()
+
+
+PRINTOUT_JS = """(selector) => ({
+    shown: document.querySelector(selector).innerText,
+    outside: [...document.body.querySelectorAll('*')]
+        .filter(e => !e.closest(selector) && getComputedStyle(e).visibility !== 'hidden' && e.getClientRects().length)
+        .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')),
+})"""
+
+
+def printout(page, selector):
+    """With CSS print media emulated: the text `selector` shows, and every element shown outside it."""
+    page.emulate_media(media="print")
+    try:
+        return page.evaluate(PRINTOUT_JS, selector)
+    finally:
+        page.emulate_media(media="null")
 
 
 STRANGER_JS = """async ({target, port, messages}) => {

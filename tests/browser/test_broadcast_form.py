@@ -53,7 +53,7 @@ def test_a_price_that_is_not_a_whole_number_of_sats_says_so(form):
     form.fill("[data-testid=bc-name]", "Café Live! #1")
     form.fill("[data-testid=bc-rate]", "1500")
     assert form.text_content("#bc-rate-summary") == "1,500 sats/min · 90,000 sats/hour · 0.00090000 BTC/hour"
-    assert form.text_content("#bc-name-id") == "Viewers find you by this name."  # no peer id jargon
+    assert form.text_content("#bc-name-id") == "Viewers see this title with your price; they reach you through your share link."  # no peer id jargon
     form.fill("[data-testid=bc-rate]", "1.5")
     assert form.text_content("#bc-rate-summary") == "The price must be a whole number of sats."
     form.fill("[data-testid=bc-payout]", regtest_address())

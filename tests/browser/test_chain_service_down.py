@@ -4,6 +4,7 @@ to try again) and when going live, instead of a raw 'TypeError: Failed to fetch'
 import pytest
 
 from tests.browser.e2e_support import open_app, other_server, regtest_address
+from tests.browser.screens import check
 
 DEAD = "http://127.0.0.1:9/api"  # the discard port: nothing answers
 
@@ -21,6 +22,7 @@ def test_the_home_page_and_go_live_say_the_chain_service_is_down(page, no_chain_
     assert f"The chain service at {DEAD} cannot be reached right now" in said and "try again" in said
     page.click("#home-chain-retry")
     page.wait_for_selector("#home-chain-text:has-text('cannot be reached')")
+    check(page, "home-chain-down")
 
     page.click("[data-testid=home-broadcast]")
     page.fill("[data-testid=bc-name]", "No chain")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.e2e_support import (Apps, api, go_live, outputs_by_address, regtest_address, share_link,
-                                       viewer_record, wait_until, wait_watching)
+from tests.browser.e2e_support import (Apps, api, assert_settled_for_time_served, go_live, outputs_by_address,
+                                       regtest_address, share_link, viewer_record, wait_until, wait_watching)
 from tests.conftest import RequestLog, ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -73,11 +73,12 @@ def test_broadcast_watch_and_settle_against_a_mempool_space_esplora(browser, app
         wait_until(lambda: api(mempool_space, f"/tx/{txid}/status")["confirmed"], timeout=30,
                    what="the closing transaction confirmed")
         record = viewer_record(viewer)
-        outputs = outputs_by_address(api(mempool_space, f"/tx/{txid}"))
-        assert outputs[payout] == record["amount"] > 0
-        assert outputs[refund] == record["channel"]["funding"]["value"] - record["amount"] - \
-            api(mempool_space, f"/tx/{txid}")["fee"]
-        assert int(broadcaster.text_content("[data-testid=bc-earned]")) == record["amount"]
+        tx = api(mempool_space, f"/tx/{txid}")
+        outputs = outputs_by_address(tx)
+        paid = outputs[payout]
+        assert_settled_for_time_served(record, paid)
+        assert outputs[refund] == record["channel"]["funding"]["value"] - paid - tx["fee"]
+        assert int(broadcaster.text_content("[data-testid=bc-earned]")) == paid
     finally:
         apps.close()
     foreign = log.foreign()

@@ -1,11 +1,12 @@
 """What a newcomer meets on each screen: a share link asked for (not a bare name), the focus on
 each new screen's heading, an offer that states its minimum charge in time and the shortest
 session's whole cost, presets that show which is chosen, the phone's share sheet, the payout
-address shown once live."""
+address shown once live, a deposit that can be changed and copied into a wallet, and numbers that
+agree while watching."""
 
 import pytest
 
-from tests.browser.e2e_support import at_the_offer, go_live, regtest_address, share_link
+from tests.browser.e2e_support import at_the_offer, go_live, regtest_address, share_link, wait_watching
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +71,14 @@ def test_the_deposit_can_be_changed_from_the_funding_screen_until_coins_arrive(a
     viewer.wait_for_selector("[data-testid=funding-address]:visible")
     assert int(viewer.text_content("[data-testid=funding-amount]")) == first + 2 * 6000  # 10 more minutes
     assert viewer.text_content("[data-testid=funding-address]") == address  # the same key, the same address
+    viewer.evaluate("Object.defineProperty(navigator.clipboard, 'writeText', "
+                    "{value: (text) => { window.copied = text; return Promise.resolve(); }})")
+    viewer.click("#w-copy-amount")
+    assert viewer.evaluate("window.copied") == viewer.text_content("#w-funding-amount-btc")
+    assert viewer.evaluate("window.copied") == f"{(first + 12000) / 1e8:.8f}"  # in BTC, as a wallet's send field takes it
     viewer.click("[data-testid=faucet]")
-    viewer.wait_for_function("document.querySelector('[data-testid=channel-state]').dataset.state === 'open'",
-                             timeout=30_000)
+    wait_watching(viewer, past=2)
+    assert viewer.is_hidden("#w-low-funds")  # 15 min ahead: no warning at the start
+    left = viewer.text_content("#w-balance")  # what has not been watched yet, not what is unpaid
+    assert left.endswith(" sats") and int(left[:-5].replace(",", "")) > first
+    assert "min" in viewer.text_content("#w-time-left")
