@@ -227,7 +227,9 @@ def profile_load(context, url, link=None):
     phases["pyodide start"] = page.evaluate("globalThis.streamiumPyodideStart || 'unknown'")
     resources = page.evaluate(RESOURCES_JS)
     headers = {}
-    for path in ("/assets/vendor/pyodide/pyodide.asm.wasm", "/assets/build/app.zip"):
+    wasm = page.evaluate("new URL(performance.getEntriesByType('resource').map((e) => e.name)"
+                         ".find((n) => n.endsWith('/pyodide.asm.wasm'))).pathname")  # in the runtime folder
+    for path in (wasm, "/assets/build/app.zip"):
         headers[path] = page.evaluate(
             "(p) => fetch(p, {method: 'HEAD'}).then((r) => r.headers.get('cache-control'), () => 'offline')", path)
     page.close()

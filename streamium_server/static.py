@@ -6,6 +6,7 @@ stay inside an allowed tree, so `..`, absolute paths and symlinks pointing out
 are refused; directories are never listed.
 """
 
+import re
 from pathlib import Path
 
 from aiohttp import web
@@ -30,10 +31,13 @@ CONTENT_TYPES = {
     ".webm": "video/webm",
 }
 
-# Pinned by tools/vendor-lock.json, so a day of caching is safe; everything
-# else (the page, the app zip) is revalidated on each load, cheaply, by ETag.
-VENDOR_CACHE = "public, max-age=86400"
-APP_CACHE = "no-cache"
+# A name that changes with the contents is kept for a year without asking again: this build's
+# runtime folder (tools/runtime_dir.py) and PyScript's chunks, hashed by its bundler. A fixed
+# name (the page, the app zip, the rest of the vendored files) is revalidated on each load,
+# cheaply, by ETag, so an upgrade never meets a stale copy.
+IMMUTABLE = re.compile(r"/assets/build/runtime/[0-9a-f]{16}/[^/]+|/assets/vendor/pyscript/[\w-]+-[\w-]{8}\.js")
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+REVALIDATED = "no-cache"
 
 
 def resolve_public(root: Path, rel: str) -> Path | None:
@@ -67,7 +71,7 @@ def static_handler(root: Path):
         if path is None:
             raise web.HTTPNotFound(text="Not found\n")
         headers = {
-            "Cache-Control": VENDOR_CACHE if request.path.startswith("/assets/vendor/") else APP_CACHE,
+            "Cache-Control": IMMUTABLE_CACHE if IMMUTABLE.fullmatch(request.path) else REVALIDATED,
             "X-Content-Type-Options": "nosniff",
         }
         content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")

@@ -13,11 +13,16 @@ import hashlib
 import json
 from pathlib import Path
 
+import runtime_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "assets" / "build" / "offline.json"
 PAGE = ["./", "index.html", "pyscript.toml", "app/main.py", "assets/img/icon.svg"]
 LEFT_OUT = (".gz", ".br", ".tmp", ".map")  # compressed twins (the browser gets them as the file), maps
-NOT_FETCHED = {"assets/build/offline.json", "assets/build/pyodide.snapshot.json"}
+NOT_FETCHED = {"assets/build/offline.json", "assets/build/pyodide.snapshot.json"} | {
+    # the page fetches these from the runtime folder (tools/runtime_dir.py), never from here
+    f"assets/vendor/pyodide/{name}" for name in runtime_dir.PYODIDE_FILES} | {
+    f"assets/build/{name}" for name in runtime_dir.SNAPSHOT_FILES}
 TEST_ONLY = ("assets/vendor/axe-core/",)
 
 
@@ -32,7 +37,8 @@ def files() -> list:
 
 
 def write_manifest() -> dict:
-    """The manifest as written (rewritten only when it changed)."""
+    """The manifest as written (rewritten only when it changed), after the runtime folder it lists."""
+    runtime_dir.build_runtime_dir()
     listed = files()
     digest = hashlib.sha256()
     for rel in listed:

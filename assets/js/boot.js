@@ -38,15 +38,29 @@ function showLinkedStream() {
 }
 try { showLinkedStream(); } catch (error) { console.warn("no stream preview:", error); }
 
+// The runtime's files, requested at once (PyScript would find them only step after step). They
+// are in a folder named by their contents that only assets/build/runtime.mjs names, so these
+// preloads are made here rather than in index.html.
+import("../build/runtime.mjs").then(({ runtime, snapshot }) => {
+  const files = [["pyodide.mjs", "modulepreload"], ["pyodide.asm.mjs", "modulepreload"],
+    ...(snapshot ? [["pyodide.snapshot.0"], ["pyodide.snapshot.1"]] : []),
+    ["pyodide.asm.wasm"], ["pyodide-lock.json"], ["python_stdlib.zip"]];
+  for (const [file, rel] of files) {
+    const link = Object.assign(document.createElement("link"), { rel: rel || "preload", href: runtime + file });
+    if (!rel) Object.assign(link, { as: "fetch", crossOrigin: "anonymous" });
+    document.head.append(link);
+  }
+}).catch((error) => console.warn("runtime not preloaded:", error));
+
 // What a first visit downloads before Python can start (9 MiB, seconds on a slow link): the
 // page counts the parts that have arrived, as the browser finishes each (a return visit has
 // them at once). Without the snapshot (assets/js/pyodide.mjs says so) its two parts drop out.
 const progress = document.getElementById("loading-progress");
-const parts = new Map([
-  ["/assets/vendor/pyodide/pyodide.asm.wasm", "the Python runtime"],
-  ["/assets/build/pyodide.snapshot.0", "Python's prepared memory, 1 of 2"],
-  ["/assets/build/pyodide.snapshot.1", "Python's prepared memory, 2 of 2"],
-  ["/assets/vendor/pyodide/python_stdlib.zip", "Python's standard library"],
+const parts = new Map([  // paths in the runtime folder (tools/runtime_dir.py) as runtime/<file>
+  ["runtime/pyodide.asm.wasm", "the Python runtime"],
+  ["runtime/pyodide.snapshot.0", "Python's prepared memory, 1 of 2"],
+  ["runtime/pyodide.snapshot.1", "Python's prepared memory, 2 of 2"],
+  ["runtime/python_stdlib.zip", "Python's standard library"],
   ["/assets/vendor/python/embit.zip", "the Bitcoin library"],
   ["/assets/build/app.zip", "the app"],
 ]);
@@ -67,7 +81,8 @@ function showDownloads() {
 try {  // a browser without resource timings keeps the plain "Loading Python…"
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const path = new URL(entry.name).pathname.replace(/^.*(?=\/assets\/)/, "");
+      const path = new URL(entry.name).pathname.replace(/^.*(?=\/assets\/)/, "")
+        .replace(/^\/assets\/build\/runtime\/[0-9a-f]+\//, "runtime/");
       if (parts.has(path) && entry.responseEnd > 0) arrived.add(path);
     }
     showDownloads();
@@ -77,8 +92,8 @@ try {  // a browser without resource timings keeps the plain "Loading Python…"
 }
 addEventListener("streamium:pyodide-source", (event) => {
   if (event.detail === "scratch") {
-    parts.delete("/assets/build/pyodide.snapshot.0");
-    parts.delete("/assets/build/pyodide.snapshot.1");
+    parts.delete("runtime/pyodide.snapshot.0");
+    parts.delete("runtime/pyodide.snapshot.1");
   }
   showDownloads();
 });

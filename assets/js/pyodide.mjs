@@ -5,13 +5,18 @@
 // has no way to pass `_loadSnapshot`. This module re-exports the vendored
 // Pyodide's `version` and a `loadPyodide` that adds the snapshot, or boots from
 // scratch when there is none (no Node at build time) or it is unusable.
-import { loadPyodide as load, version } from "../vendor/pyodide/pyodide.mjs";
+//
+// Pyodide and the snapshot come from this build's runtime folder, named by their
+// contents (tools/runtime_dir.py), which the browser keeps without asking again.
+import { runtime, snapshot } from "../build/runtime.mjs";
 
-const indexURL = new URL("../vendor/pyodide/", import.meta.url).href;
+const indexURL = runtime;
 // Two files (tools/snapshot.py says why), requested as soon as PyScript imports
-// this module (index.html preloads them).
-const parts = [0, 1].map((i) =>
-  fetch(new URL(`../build/pyodide.snapshot.${i}`, import.meta.url)).catch(() => null));
+// this module (assets/js/boot.js preloads them).
+const parts = snapshot
+  ? [0, 1].map((i) => fetch(`${runtime}pyodide.snapshot.${i}`).catch(() => null))
+  : [null];
+const { loadPyodide: load, version } = await import(`${runtime}pyodide.mjs`);
 
 // State a snapshot would otherwise share between all visitors: `random`'s seed
 // (embit's pure-Python ECKey.generate draws from it; the app's own keys come from

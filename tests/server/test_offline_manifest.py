@@ -2,6 +2,7 @@
 nothing the page never fetches; serve.py serves the worker itself, revalidated on each load."""
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from streamium_server.app import ServerOptions, make_app
-from tools import offline
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # as tools/bootstrap.py runs them
+import offline  # noqa: E402
+import runtime_dir  # noqa: E402
 
 
 def test_the_manifest_holds_what_the_page_fetches_and_nothing_it_does_not():
@@ -21,7 +24,9 @@ def test_the_manifest_holds_what_the_page_fetches_and_nothing_it_does_not():
     fetched |= {f for f in tomllib.loads((ROOT / "pyscript.toml").read_text())["files"]}
     fetched.add("./pyscript.toml")
     assert fetched - listed == set(), "the page fetches these, the copy lacks them"
-    assert {"./", "./assets/vendor/pyodide/pyodide.asm.wasm", "./assets/build/pyodide.snapshot.0"} <= listed
+    runtime = "./" + runtime_dir.build_runtime_dir().relative_to(ROOT).as_posix()
+    assert {"./", "./assets/build/runtime.mjs", f"{runtime}/pyodide.asm.wasm", f"{runtime}/pyodide.snapshot.0"} <= listed
+    assert not [f for f in listed if f.startswith(("./assets/vendor/pyodide/", "./assets/build/pyodide.snapshot"))]
     assert not [f for f in listed if f.endswith((".gz", ".br")) or "axe-core" in f or f.endswith("offline.json")]
 
 
