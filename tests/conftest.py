@@ -139,7 +139,7 @@ def pytest_collection_modifyitems(config, items):
     end of the session, so asyncio tests must all have run before it starts.
     """
     for item in items:
-        if "page" in getattr(item, "fixturenames", ()):
+        if {"page", "browser"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
