@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import runtime_dir
+from write_if_changed import write_if_changed
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "assets" / "build" / "offline.json"
@@ -46,11 +47,7 @@ def write_manifest() -> dict:
         digest.update(f"{rel}\0{hashlib.sha256(content).hexdigest()}\n".encode())
     manifest = {"version": digest.hexdigest()[:16], "files": [f"./{rel}" if rel != "./" else rel for rel in listed]}
     text = json.dumps(manifest, indent=1) + "\n"
-    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
-    if not MANIFEST.exists() or MANIFEST.read_text() != text:
-        tmp = MANIFEST.with_name(f".{MANIFEST.name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(MANIFEST)
+    write_if_changed(MANIFEST, text)
     return manifest
 
 

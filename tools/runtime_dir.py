@@ -19,6 +19,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from write_if_changed import write_if_changed
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "assets" / "build"
 PYODIDE = ROOT / "assets" / "vendor" / "pyodide"
@@ -65,10 +67,7 @@ def build_runtime_dir() -> Path:
     text = ("// Written by tools/runtime_dir.py: this build's runtime, in a folder named by its contents.\n"
             f'export const runtime = new URL("./runtime/{name}/", import.meta.url).href;\n'
             f"export const snapshot = {snapshot};  // false: no Node at build time, Pyodide boots from scratch\n")
-    if not POINTER.exists() or POINTER.read_text() != text:
-        tmp = POINTER.with_name(f".{POINTER.name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(POINTER)
+    write_if_changed(POINTER, text)
     return folder
 
 
