@@ -49,6 +49,7 @@ import aiohttp
 from streamium_pay import PayingClient, Wallet, closing
 from streamium_pay.chain import chain_round
 from streamium_pay.cli import warm
+from streamium_server import event_loop
 from streamium_server.esplora_client import esplora
 from tests.conftest import ServerProcess
 from tests.browser.e2e_support import regtest_address
@@ -343,7 +344,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         servers = worlds(Path(tmp), stack)
         try:
-            measured = asyncio.run(measure(Path(tmp), *servers, runs, count, sizes, args.profile))
+            measured = event_loop.run(measure(Path(tmp), *servers, runs, count, sizes, args.profile))
         except BaseException:
             for server in servers:  # what the processes said, before the temporary folder goes
                 print(f"--- {server.log_path.name} (last lines)\n" + "\n".join(server.output().splitlines()[-30:]),

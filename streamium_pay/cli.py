@@ -16,6 +16,7 @@ from app.channel import states
 from app.channel.messages import NETWORKS
 from app.esplora import ChainApiError
 from streamium_server.esplora_client import esplora
+from streamium_server.event_loop import run as run_loop
 
 from .chain import chain_round
 from .client import PayingClient, prepare
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
             if args.command == "address":
                 print(wallet.address)
                 return 0
-            return asyncio.run(run(args, wallet, base))
+            return run_loop(run(args, wallet, base))
         finally:
             wallet.close()
     except (PayError, ChainApiError, ValueError) as e:

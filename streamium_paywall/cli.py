@@ -10,6 +10,7 @@ from aiohttp import web
 
 from streamium_server.cli import UsageError, check_port_free
 from streamium_server.client_config import NETWORKS
+from streamium_server.event_loop import new_loop
 
 from .book import Options
 from .prices import PriceList, Route
@@ -105,7 +106,7 @@ def main(argv=None):
     print(f"paywall on http://{args.host}:{args.port}/ in front of {args.upstream} ({prices}; "
           f"payout {args.payout}; chain {settings.esplora}; database {settings.db})", flush=True)
     try:
-        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None, loop=new_loop())
     except SettingsError as e:
         print(f"paywall.py: error: {e}", file=sys.stderr)
         return 2
