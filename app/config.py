@@ -5,10 +5,15 @@ other outside input: a bad value stops the app with a clear message instead of
 sending money or video somewhere unexpected.
 """
 
+import re
 from dataclasses import dataclass
 
 from app.channel.messages import NETWORKS
 from app.channel.states import BURIED_CONFIRMATIONS
+
+
+RELAY_HOST = re.compile(r"[A-Za-z0-9.\-:]{1,253}")
+RELAY_PATH = re.compile(r"/[\x21-\x7e]{0,200}")
 
 
 class ConfigError(ValueError):
@@ -34,6 +39,21 @@ class PeerServer:
 
 
 @dataclass(frozen=True)
+class RelayServer:
+    """A Janus WebSocket API that relays the video (issue 15); None fields: the page's own."""
+
+    host: str | None
+    port: int
+    path: str
+    secure: bool
+
+    def url(self, location_host: str) -> str:
+        scheme = "wss" if self.secure else "ws"
+        host = self.host or location_host
+        return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{self.port}{self.path}"
+
+
+@dataclass(frozen=True)
 class ClientConfig:
     network: str
     esplora: str
@@ -43,6 +63,7 @@ class ClientConfig:
     devnet: bool
     mainnet: bool
     buried_confirmations: int  # a closing transaction this deep is final (v2 §C)
+    sfu: RelayServer | None = None  # None: the video goes browser to browser
 
 
 def _str(obj, key, *, optional=False):
@@ -68,6 +89,22 @@ def _url(obj, key):
     if not (value.startswith(("https://", "http://")) or value.startswith("/")):
         raise ConfigError(f"config.json: {key} must be an http(s) URL or a path on this server")
     return value.rstrip("/")
+
+
+def _relay(sfu) -> RelayServer | None:
+    if sfu is None:
+        return None
+    if not isinstance(sfu, dict) or sfu.get("kind") != "janus":
+        raise ConfigError("config.json: sfu must be null or a {kind: \"janus\", ...} object")
+    port = sfu.get("port")
+    if type(port) is not int or not 0 < port < 65536:
+        raise ConfigError("config.json: sfu.port must be a port number")
+    path, host = _str(sfu, "path"), _str(sfu, "host", optional=True)
+    if not RELAY_PATH.fullmatch(path):
+        raise ConfigError("config.json: sfu.path must start with / and hold no spaces")
+    if host is not None and not RELAY_HOST.fullmatch(host):
+        raise ConfigError("config.json: sfu.host must be a host name or an IP address")
+    return RelayServer(host=host, port=port, path=path, secure=_bool(sfu, "secure"))
 
 
 def parse_client_config(obj) -> ClientConfig:
@@ -101,6 +138,7 @@ def parse_client_config(obj) -> ClientConfig:
     if type(buried) is not int or not 1 <= buried <= 100 or (buried < BURIED_CONFIRMATIONS and network != "regtest"):
         raise ConfigError("config.json: buried_confirmations must be 1 to 100, and at least 6 off regtest")
     return ClientConfig(
+        sfu=_relay(obj.get("sfu")),
         network=network, esplora=_url(obj, "esplora"), explorer=_url(obj, "explorer"),
         peer=PeerServer(host=_str(peer, "host", optional=True), port=port, path=path,
                         key=_str(peer, "key"), secure=_bool(peer, "secure", optional=True)),

@@ -6,16 +6,17 @@ Janus sent back; a transport (the page's WebSocket, a test's aiohttp) carries th
 ignores a subscriber's token, so a viewer joins the room as a *member* with its token (never
 publishing: the room admits one publisher) and subscribes with the `private_id` that join
 returns. The room is created with a secret only its broadcaster knows, so only it can admit
-(`allow`), revoke and kick. The pages do not call it yet: the broadcaster's binding (publish,
-admit on the first accepted payment, revoke past grace) is the next step of issue 15;
-tests/app/test_relay_room.py holds it to a real Janus meanwhile.
+(`allow`), revoke and kick. `Gate` is the broadcaster's bookkeeping: which member id each
+admitted viewer must join with, and what to do about every member the room lists.
 """
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 PLUGIN = "janus.plugin.videoroom"
 NOT_ALLOWED = 433  # VideoRoom's error code for a join without an allowed token (or private_id)
+NO_SUCH_FEED = 428  # ... for a kick of a member no longer in the room
 
 
 class RelayError(ValueError):
@@ -40,10 +41,11 @@ class Room:
     def new(cls) -> "Room":
         return cls(int.from_bytes(os.urandom(6), "big"), os.urandom(16).hex())
 
-    def create(self, admin_key: str) -> dict:
-        """The room, admitting nobody yet (`admin_key`: the relay operator's, VideoRoom's)."""
+    def create(self, admin_key: str, own_token: str) -> dict:
+        """The room, admitting only its broadcaster's own join (`admin_key`: the relay operator's,
+        VideoRoom's; `own_token`: revoked once the broadcaster has joined)."""
         return {"request": "create", "room": self.room_id, "secret": self.secret, "admin_key": admin_key,
-                "is_private": True, "require_pvtid": True, "allowed": [], "publishers": 1,
+                "is_private": True, "require_pvtid": True, "allowed": [own_token], "publishers": 1,
                 "notify_joining": False}
 
     def allow(self, token: str) -> dict:
@@ -59,9 +61,104 @@ class Room:
         return {"request": "kick", "room": self.room_id, "secret": self.secret, "id": member_id}
 
 
-def join_as_member(room_id: int, token: str) -> dict:
-    """A viewer's join: a publisher that never publishes, so that its token is checked."""
-    return {"request": "join", "ptype": "publisher", "room": room_id, "token": token}
+    def members(self) -> dict:
+        return {"request": "listparticipants", "room": self.room_id}
+
+
+def join_as_member(room_id: int, token: str, member_id: int | None = None) -> dict:
+    """A viewer's join: a publisher that never publishes, so that its token is checked (with the
+    member id its broadcaster gave it, so that the broadcaster knows whom to cut off)."""
+    return {"request": "join", "ptype": "publisher", "room": room_id, "token": token,
+            **({"id": member_id} if member_id is not None else {})}
+
+
+def subscribe(room_id: int, feed: int, private_id: int) -> dict:
+    """A member's subscription to the broadcaster's feed (the room checks `private_id`)."""
+    return {"request": "join", "ptype": "subscriber", "room": room_id, "streams": [{"feed": feed}],
+            "private_id": private_id}
+
+
+MAX_ID = 2 ** 53 - 1  # Janus's ids are integers JavaScript holds exactly
+TOKEN = re.compile(r"[0-9a-f]{32}")
+RELAY_URL = re.compile(r"wss?://[A-Za-z0-9.\-\[\]:]{1,255}(/[\x21-\x7e]{0,200})?")
+
+
+def new_id() -> int:
+    return int.from_bytes(os.urandom(6), "big") or 1
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a paying viewer needs to take the stream from the relay: sent by its broadcaster
+    over their data connection (never through the relay), single use."""
+
+    url: str  # the relay's WebSocket API
+    room: int
+    feed: int  # the broadcaster's stream in the room
+    member: int  # the id this viewer joins with
+    token: str
+
+    def message(self) -> dict:
+        return {"type": "relay", "url": self.url, "room": self.room, "feed": self.feed, "member": self.member,
+                "token": self.token}
+
+    @classmethod
+    def parse(cls, message) -> "Admission":
+        """The broadcaster's `relay` message, checked; RelayError if anything is off."""
+        if not isinstance(message, dict) or message.get("type") != "relay":
+            raise RelayError("not a relay admission")
+        url, token = message.get("url"), message.get("token")
+        if not isinstance(url, str) or not RELAY_URL.fullmatch(url):
+            raise RelayError("the relay admission names no ws:// or wss:// address")
+        if not isinstance(token, str) or not TOKEN.fullmatch(token):
+            raise RelayError("the relay admission's token is not 32 hex digits")
+        ids = [message.get(k) for k in ("room", "feed", "member")]
+        if not all(type(i) is int and 0 < i <= MAX_ID for i in ids):
+            raise RelayError("the relay admission's room, feed and member must be positive integer ids")
+        return cls(url, *ids, token)
+
+
+@dataclass
+class Gate:
+    """The broadcaster's record of whom its room admits: each admitted viewer's member id and
+    token. From the room's member list it says what to do: a token is spent (revoked) once its
+    viewer has joined, and any member it did not admit, or a member that publishes, is kicked."""
+
+    room: Room
+    feed: int
+    tokens: dict = field(default_factory=dict)  # member id -> token, while admitted
+    joined: set = field(default_factory=set)
+
+    def admit(self, url: str) -> tuple:
+        """A new admission for a viewer whose payment was accepted, and the request that allows it."""
+        member = new_id()
+        while member == self.feed or member in self.tokens:
+            member = new_id()
+        token = new_token()
+        self.tokens[member] = token
+        return Admission(url, self.room.room_id, self.feed, member, token), self.room.allow(token)
+
+    def cut(self, member: int) -> list:
+        """The requests that end a viewer's admission: its token and its place in the room."""
+        token = self.tokens.pop(member, None)
+        self.joined.discard(member)
+        return ([self.room.revoke(token)] if token else []) + [self.room.kick(member)]
+
+    def review(self, participants) -> list:
+        """The requests the room's member list calls for (`participants`: listparticipants' list)."""
+        if not isinstance(participants, list):
+            raise RelayError("the relay's member list is not a list")
+        requests = []
+        for member in participants:
+            member_id = member.get("id") if isinstance(member, dict) else None
+            if type(member_id) is not int or member_id == self.feed:
+                continue
+            if member_id not in self.tokens or member.get("publisher"):
+                requests += self.cut(member_id)
+            elif member_id not in self.joined:
+                self.joined.add(member_id)
+                requests.append(self.room.revoke(self.tokens[member_id]))
+        return requests
 
 
 def answer(plugindata: dict, expected: str) -> dict:

@@ -40,6 +40,7 @@ class ServerOptions:
     buried: int = 6  # confirmations before a channel's closing transaction counts as final (v2 §C)
     sfu: dict | None = None  # the media relay /config.json names; None: video browser to browser
     janus_port: int | None = None  # start a local Janus on this port (serve.py --sfu janus)
+    janus_interface: str | None = None  # the one interface its media uses (--sfu-interface)
 
     def config(self) -> dict:
         esplora = "/api" if self.devnet else (self.esplora or DEFAULT_ESPLORA[self.network])
@@ -77,8 +78,11 @@ def make_app(options: ServerOptions) -> web.Application:
         from .janus import JanusProcess
 
         async def janus(app):
-            relay = JanusProcess(options.data_dir / "janus", options.janus_port, options.janus_port + 1)
+            relay = JanusProcess(options.data_dir / "janus", options.janus_port, options.janus_port + 1,
+                                 interface=options.janus_interface)
             await relay.start()
+            print(f"serve.py: the relay's key, for your broadcasts' form (it lets a page open rooms on this "
+                  f"relay: give it only to broadcasters you trust): {relay.room_key}", flush=True)
             yield
             await relay.stop()
         app.cleanup_ctx.append(janus)

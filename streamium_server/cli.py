@@ -2,6 +2,7 @@
 
 import argparse
 import errno
+import re
 import shutil
 import socket
 import sys
@@ -48,6 +49,8 @@ def parse_args(argv):
                    "(Debian's janus; installed on first use): the broadcaster sends one stream")
     p.add_argument("--sfu-port", type=int, default=8188, metavar="PORT",
                    help="--sfu janus: its WebSocket API's port on loopback (default 8188; the Admin API's is PORT+1)")
+    p.add_argument("--sfu-interface", metavar="NAME", help="--sfu janus: the one network interface Janus "
+                   "sends media from (default: every one but loopback)")
     p.add_argument("--sfu-url", metavar="URL", help="relay through an existing Janus, by its WebSocket API's URL "
                    "(ws:// or wss://)")
     p.add_argument("--buried", type=int, default=6, metavar="N",
@@ -79,6 +82,10 @@ def options_from_args(args) -> ServerOptions:
                 "key": args.peer_key, "secure": args.peer_secure}
     if args.sfu and args.sfu_url:
         raise UsageError("--sfu janus starts a Janus here, --sfu-url names one elsewhere: pass one of them")
+    if args.sfu_interface is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,15}", args.sfu_interface):
+        raise UsageError(f"--sfu-interface {args.sfu_interface!r} is not a network interface's name")
+    if args.sfu_interface and not args.sfu:
+        raise UsageError("--sfu-interface is for --sfu janus (the Janus serve.py starts)")
     if not 0 < args.sfu_port < 65535:
         raise UsageError(f"--sfu-port {args.sfu_port} is not a port number (PORT+1 is used too)")
     sfu = None
@@ -93,7 +100,7 @@ def options_from_args(args) -> ServerOptions:
         root=ROOT, network=args.network, esplora=args.esplora, explorer=args.explorer,
         peer=peer, ice_servers=ice, devnet=devnet, block_interval=args.block_interval,
         data_dir=Path(args.data_dir), reset=args.reset, buried=args.buried, sfu=sfu,
-        janus_port=args.sfu_port if args.sfu else None)
+        janus_port=args.sfu_port if args.sfu else None, janus_interface=args.sfu_interface)
 
 
 def check_port_free(host, port):

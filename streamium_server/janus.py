@@ -59,10 +59,13 @@ def _disable(folder: Path, keep: set) -> str:
     return ",".join(sorted(p.name for p in folder.glob("*.so") if p.name not in keep))
 
 
-def write_config(folder: Path, ws_port: int, admin_port: int, keys: JanusSecrets, rtp_ports: str) -> Path:
-    """janus.jcfg and the two configurations it loads, in the existing `folder`; the main file's path."""
+def write_config(folder: Path, ws_port: int, admin_port: int, keys: JanusSecrets, rtp_ports: str,
+                 interface: str | None = None) -> Path:
+    """janus.jcfg and the two configurations it loads, in the existing `folder`; the main file's path
+    (`interface`: the only one Janus gathers media candidates on; None: every one but loopback)."""
     lib = janus_folders()
     main = folder / "janus.jcfg"
+    enforce = f'\n    ice_enforce_list = "{interface}"' if interface else ""
     main.write_text(f'''general: {{
     configs_folder = "{folder}"
     plugins_folder = "{lib / "plugins"}"
@@ -80,7 +83,7 @@ media: {{
     rtp_port_range = "{rtp_ports}"
 }}
 nat: {{
-    ignore_mdns = true
+    ignore_mdns = true{enforce}
 }}
 plugins: {{
     disable = "{_disable(lib / "plugins", KEEP_PLUGINS)}"
@@ -134,9 +137,11 @@ async def server_info(url: str, session: aiohttp.ClientSession) -> dict:
 class JanusProcess:
     """Janus in the foreground, started and stopped with serve.py."""
 
-    def __init__(self, folder: Path, ws_port: int, admin_port: int, rtp_ports: str = "20000-20999"):
+    def __init__(self, folder: Path, ws_port: int, admin_port: int, rtp_ports: str = "20000-20999",
+                 interface: str | None = None):
         self.folder, self.ws_port, self.admin_port, self.rtp_ports = folder, ws_port, admin_port, rtp_ports
-        self.proc = None
+        self.interface = interface
+        self.proc = self.room_key = None
         self.log_path = folder / "janus.log"
 
     @property
@@ -151,7 +156,8 @@ class JanusProcess:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o700)  # its files hold the secrets: nobody else reads them, even while written
         keys = JanusSecrets.load_or_make(self.folder / "secrets.json")
-        main = write_config(self.folder, self.ws_port, self.admin_port, keys, self.rtp_ports)
+        main = write_config(self.folder, self.ws_port, self.admin_port, keys, self.rtp_ports, self.interface)
+        self.room_key = keys.room_admin_key
         log = open(self.log_path, "wb")
         self.proc = await asyncio.create_subprocess_exec(binary, "-C", str(main), "-F", str(self.folder),
                                                          stdout=log, stderr=asyncio.subprocess.STDOUT,

@@ -17,10 +17,12 @@ from app.channel import Bind, Broadcaster, Disconnect, Lobby, Send, Terms, new_s
 from app.channel.link import build_link
 from app.channel.signatures import private_key
 from app.esplora import ChainApiError
+from app.relay_room import RelayError
 from app.ui import broadcast_form, broadcast_view as view, chain, devnet_address, fiat, field_errors, media, storage
 from app.ui.broadcast_channel import ViewerChannel
 from app.ui.dom import by_id, on, set_text, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
+from app.ui.relay import RelayBroadcast
 from app.ui.tabs import TabLock
 
 SESSION_KEY = "broadcast"
@@ -32,6 +34,7 @@ class BroadcastPage:
         self.config = config
         self.api = chain.esplora(config, on_wait=self.chain_waits)
         self.channels, self.link, self.stream, self.terms = {}, None, None, None
+        self.relay = None  # the room on the relay (issue 15), when the video goes through one
         self.identity_secret = self.identity_pub = None
         self.ending = self.active = False
         self.price = None  # of one BTC in fiat.CURRENCY (mainnet only)
@@ -65,6 +68,7 @@ class BroadcastPage:
         on(by_id("bc-source-again"), "click", lambda *_: asyncio.ensure_future(self.choose_source_again()))
         if self.config.network == "regtest":
             by_id("bc-lock").min = "60"
+        show("bc-relay-label", self.config.sfu is not None)
         broadcast_form.preview()
         asyncio.ensure_future(self.show_fiat())
         asyncio.ensure_future(self.claim_tab())
@@ -91,6 +95,7 @@ class BroadcastPage:
             self.link.destroy()
             self.link = None
         media.stop(self.stream)
+        self.stop_relay()
         view.elsewhere(taken_over=True)
 
     def restore(self, saved):
@@ -99,6 +104,7 @@ class BroadcastPage:
         self.load_identity(bytes.fromhex(saved["identity_secret"]))
         if saved.get("live"):
             by_id("bc-source").value = saved.get("source", "camera")
+            by_id("bc-relay-key").value = saved.get("relay_key", "")
             asyncio.ensure_future(self.go_live(Terms(**terms)))
         elif self.channels:
             set_text("bc-resume-note", f"Your broadcast “{terms['name']}” ended; its channels are settling. "
@@ -165,6 +171,7 @@ class BroadcastPage:
                 self.link = None
             media.stop(self.stream)
             self.stream = None
+            self.stop_relay()
         finally:
             button.removeAttribute("aria-busy")
             button.disabled = False
@@ -185,13 +192,33 @@ class BroadcastPage:
         else:
             view.needs_source(source)
         await self.open_link(peer_id(terms.name), retries=ID_RETRIES if saved_terms else 1)
+        relay_key = by_id("bc-relay-key").value.strip() if self.config.sfu else ""
+        if relay_key and self.stream is not None:
+            await self.start_relay(relay_key)
         self.terms = terms
         storage.put(SESSION_KEY, {"terms": dataclasses.asdict(terms), "identity_secret": self.identity_secret.hex(),
-                                  "live": True, "source": source})
+                                  "live": True, "source": source, "relay_key": relay_key})
         origin = str(window.location.origin) + str(window.location.pathname)
         view.live(terms, build_link(origin.rstrip("/"), terms.name, self.identity_pub), self.identity_pub, self.stream)
         self.start_ticker()
         self.refresh()
+
+    async def start_relay(self, key):
+        """Publish the one stream to a room of our own on the relay; viewers are let in as they pay."""
+        url = self.config.sfu.url(str(window.location.hostname))
+        self.stop_relay()
+        relay = RelayBroadcast(url, view.log)
+        try:
+            await relay.start(key, self.stream, self.config.ice_servers)
+        except (RelayError, asyncio.TimeoutError) as failure:
+            raise ValueError(f"The video relay at {url} did not take the stream ({failure}). Check the relay "
+                             "key, or empty it to send the video to each viewer from this browser.")
+        self.relay = relay
+
+    def stop_relay(self):
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
 
     async def open_link(self, pid, retries):
         for attempt in range(retries):
@@ -221,6 +248,13 @@ class BroadcastPage:
             return
         media.preview("bc-preview", self.stream)
         show("bc-source-again", False)
+        relay_key = (storage.get(SESSION_KEY) or {}).get("relay_key")
+        if relay_key:
+            try:
+                await self.start_relay(relay_key)  # a new room: every viewer is let in again below
+            except ValueError as failure:
+                view.fail(str(failure))
+                return
         for ch in self.channels.values():
             if ch.b.streaming:
                 ch.start_media()
@@ -350,6 +384,7 @@ class BroadcastPage:
             await asyncio.sleep(1)
         media.stop(self.stream)
         self.stream = None
+        self.stop_relay()
         if self.link:
             self.link.destroy()
             self.link = None

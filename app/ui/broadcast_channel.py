@@ -1,5 +1,6 @@
 """One viewer's channel on the broadcaster's page: its core object, the data connection that
-speaks for it, its media call, and its chain work (in order, one job after another)."""
+speaks for it, its media (a call from this page, or its admission to the relay's room), and its
+chain work (in order, one job after another)."""
 
 import asyncio
 import os
@@ -8,6 +9,7 @@ from app.channel import (Broadcast, Chat, Closed, Disconnect, LookUpInputs, Peer
                          StopMedia, states)
 from app.esplora import ChainApiError, TxRefused
 from app import chain_watch, receipts
+from app.relay_room import RelayError
 from app.ui import broadcast_view as view, chain, receipt_view, storage
 from app.ui.serial import OnlyOne, SerialQueue
 
@@ -21,6 +23,8 @@ class ViewerChannel:
         self.identity = identity or page.identity_pub  # of the broadcast it belongs to, whatever runs now
         self.slot = slot or (b.channel_id or f"pending-{os.urandom(6).hex()}")
         self.queue, self.poll = SerialQueue(), OnlyOne()
+        self.media = SerialQueue()  # the relay's admissions and cut-offs, in the order the core asked
+        self.member = None  # (relay, member id) while this viewer is admitted to the relay's room
         self.peer_label = (conn.peer if conn else "?")[-SHORT:]
         self.checked_at = 0
 
@@ -164,7 +168,10 @@ class ViewerChannel:
     def start_media(self):
         self.stop_media()
         if self.conn and self.conn.open and self.page.stream is not None:
-            self.call = self.page.link.call(self.conn.peer, self.page.stream)
+            if self.page.relay is not None:
+                self.media.run(self.admit(self.page.relay))
+            else:
+                self.call = self.page.link.call(self.conn.peer, self.page.stream)
 
     def stop_media(self):
         if self.call is not None:
@@ -173,6 +180,28 @@ class ViewerChannel:
             except Exception:  # noqa: BLE001  (already closed)
                 pass
             self.call = None
+        if self.member is not None:
+            (relay, member), self.member = self.member, None
+            self.media.run(self.cut(relay, member))
+
+    async def admit(self, relay):
+        """Let this viewer into the relay's room, then tell it how (the token is allowed first)."""
+        try:
+            admission = await relay.admit()
+        except (RelayError, asyncio.TimeoutError) as failure:
+            view.log(f"viewer {self.label}: the relay did not let it in: {failure}")
+            return
+        if not (self.b.streaming and self.conn and self.conn.open and relay is self.page.relay):
+            await self.cut(relay, admission.member)  # stopped while it was being let in
+            return
+        self.member = (relay, admission.member)
+        self.conn.send(admission.message())
+
+    async def cut(self, relay, member):
+        try:
+            await relay.cut(member)
+        except (RelayError, asyncio.TimeoutError) as failure:
+            view.log(f"viewer {self.label}: the relay did not cut it off: {failure}")
 
     def attach(self, conn):
         """A (re)connected viewer, its resume accepted: the old connection and call are dropped."""

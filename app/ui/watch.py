@@ -14,13 +14,14 @@ from app import chain_watch, receipts
 from app.channel import (Broadcast, Chat, Closed, Disconnect, PeerError, Persist, Send, ShowFunding, ShowHold,
                          ShowOffer, Viewer, new_secret, parse_link, states)
 from app.esplora import ChainApiError
+from app.relay_room import RelayError
 from app.ui import chain, receipt_view, storage, viewer_records, watch_chain, watch_view as view
 from app.ui.dom import by_id, on, show
 from app.ui.peerlink import PeerLink, PeerLinkError, peer_id
 from app.ui.serial import OnlyOne, SerialQueue
 from app.ui.tabs import TabLock
 from app.ui.watch_offer import OfferForm
-from app.ui.watch_video import Video
+from app.ui.watch_video import Video, relay_admission
 
 REFUSALS_THAT_STRAND = ("bad_offer", "bad_refund", "bad_funding")
 CHAT_KEPT = 200  # lines of chat kept per channel
@@ -144,8 +145,17 @@ class WatchPage:
             self.run(self.v.connected(chain.now()))
 
         def data(text):
-            if conn is self.conn:
+            if conn is not self.conn:
+                return
+            try:
+                admission = relay_admission(text)
+            except RelayError as wrong:
+                view.status(f"The broadcaster's relay admission was refused: {wrong}")
+                return
+            if admission is None:
                 self.run(self.v.receive(text, chain.now()))
+            else:
+                self.relayed(admission)
 
         def closed():
             if conn is self.conn and not self.done:
@@ -174,6 +184,19 @@ class WatchPage:
             call.close()
             return
         self.video.answer(call)
+
+    def relayed(self, admission):
+        """The broadcaster let this page into its relay's room: take the video from there."""
+        if self.v.state not in (states.OPEN, states.CLOSING):
+            return
+
+        async def start():
+            try:
+                await self.video.from_relay(admission, self.config.ice_servers)
+            except RelayError as failure:
+                view.status(f"The video could not start: {failure}")
+
+        asyncio.ensure_future(start())
 
     # ---- the core's actions ------------------------------------------------------------
 

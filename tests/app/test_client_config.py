@@ -27,6 +27,18 @@ def test_serve_py_config_uses_the_page_origin_for_signalling():
     assert config.peer.resolve("example.org", "", "https:")["port"] == 443
 
 
+RELAY = {"kind": "janus", "host": None, "port": 8188, "path": "/", "secure": False}
+
+
+def test_a_relay_is_named_by_where_its_websocket_api_listens_and_by_default_there_is_none():
+    assert parse_client_config(valid()).sfu is None
+    relay = parse_client_config(ServerOptions(root=ROOT, sfu=RELAY).config()).sfu
+    assert relay.url("127.0.0.1") == "ws://127.0.0.1:8188/"
+    elsewhere = parse_client_config({**valid(), "sfu": {**RELAY, "host": "relay.example", "port": 443,
+                                                         "path": "/janus", "secure": True}}).sfu
+    assert elsewhere.url("127.0.0.1") == "wss://relay.example:443/janus"
+
+
 def valid():
     return ServerOptions(root=ROOT).config()
 
@@ -41,6 +53,11 @@ def valid():
     (lambda c: c.update(ice_servers="stun:x"), "ice_servers"),
     (lambda c: c.update(mainnet=True), "mainnet must be true exactly"),
     (lambda c: c.update(network="signet"), "devnet exists only on regtest"),
+    (lambda c: c.update(sfu={"kind": "mediasoup"}), "sfu must be"),
+    (lambda c: c.update(sfu={**RELAY, "port": 0}), "sfu.port"),
+    (lambda c: c.update(sfu={**RELAY, "host": "relay.example/x?"}), "sfu.host"),
+    (lambda c: c.update(sfu={**RELAY, "path": "janus"}), "sfu.path"),
+    (lambda c: c.update(sfu={**RELAY, "secure": "yes"}), "secure"),
 ])
 def test_a_bad_config_value_is_refused_with_a_clear_message(mutate, message):
     config = valid()

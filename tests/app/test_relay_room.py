@@ -8,7 +8,8 @@ import json
 import aiohttp
 import pytest
 
-from app.relay_room import NOT_ALLOWED, PLUGIN, RelayError, Room, answer, join_as_member, new_token
+from app.relay_room import (NOT_ALLOWED, PLUGIN, Admission, Gate, RelayError, Room, answer, join_as_member, new_token,
+                             subscribe)
 from streamium_server.janus import JanusProcess
 from tests.conftest import free_port
 
@@ -64,8 +65,8 @@ async def refused(call, code=None) -> int:
 async def test_only_the_relay_operators_key_creates_a_room_and_only_its_secret_changes_it(relay):
     handle, admin_key = relay
     broadcaster, room = await handle(), Room.new()
-    await refused(broadcaster.send(room.create("not the key"), "created"))
-    assert (await broadcaster.send(room.create(admin_key), "created"))["room"] == room.room_id
+    await refused(broadcaster.send(room.create("not the key", new_token()), "created"))
+    assert (await broadcaster.send(room.create(admin_key, new_token()), "created"))["room"] == room.room_id
     stranger = await handle()
     await refused(stranger.send(Room(room.room_id, "guessed").allow(new_token()), "success"))
 
@@ -73,7 +74,7 @@ async def test_only_the_relay_operators_key_creates_a_room_and_only_its_secret_c
 async def test_a_token_admits_one_viewer_once_and_a_kick_is_for_good(relay):
     handle, admin_key = relay
     broadcaster, room = await handle(), Room.new()
-    await broadcaster.send(room.create(admin_key), "created")
+    await broadcaster.send(room.create(admin_key, new_token()), "created")
     token = new_token()
     await broadcaster.send(room.allow(token), "success")  # after the viewer's first accepted payment
 
@@ -101,3 +102,50 @@ def test_an_answer_that_is_not_videorooms_is_refused():
                 {"plugin": PLUGIN, "data": {"videoroom": "destroyed"}}):
         with pytest.raises(RelayError):
             answer(bad, "created")
+
+
+async def test_the_gate_spends_a_token_once_its_viewer_joined_and_kicks_whom_it_did_not_admit(relay):
+    handle, admin_key = relay
+    broadcaster, room, own = await handle(), Room.new(), new_token()
+    await broadcaster.send(room.create(admin_key, own), "created")
+    feed = (await broadcaster.send(join_as_member(room.room_id, own), "joined"))["id"]
+    await broadcaster.send(room.revoke(own), "success")
+    gate = Gate(room, feed)
+
+    async def review():
+        listed = await broadcaster.send(room.members(), "participants")
+        for body in gate.review(listed["participants"]):
+            await broadcaster.send(body, "success")
+        return sorted(m["id"] for m in (await broadcaster.send(room.members(), "participants"))["participants"])
+
+    admission, allow = gate.admit("ws://relay/")
+    await broadcaster.send(allow, "success")
+    viewer = await handle()
+    joined = await viewer.send(join_as_member(admission.room, admission.token, admission.member), "joined")
+    assert joined["id"] == admission.member
+    # a second admission, used by its viewer with a member id of its own choosing: kicked
+    other, allow = gate.admit("ws://relay/")
+    await broadcaster.send(allow, "success")
+    cheat = await handle()
+    await cheat.send(join_as_member(other.room, other.token, other.member + 1), "joined")
+    assert await review() == sorted([feed, admission.member])
+    # the first viewer's token is spent: a copy of it lets nobody in, even under its member id
+    copier = await handle()
+    await refused(copier.send(join_as_member(room.room_id, admission.token), "joined"), NOT_ALLOWED)
+    # nor can anyone subscribe without a member's private id
+    await refused(copier.send(subscribe(room.room_id, feed, 12345), "attached"))
+    for body in gate.cut(admission.member):  # its payments stopped
+        await broadcaster.send(body, "success")
+    assert await review() == [feed]
+
+
+def test_an_admission_is_checked_before_anything_is_done_with_it():
+    good = Admission("ws://127.0.0.1:8188/", 1, 2, 3, "ab" * 16)
+    assert Admission.parse(good.message()) == good
+    for change in ({"url": "http://relay/"}, {"url": "javascript:alert(1)"}, {"url": "ws://relay/\n"},
+                   {"url": 5}, {"token": "AB" * 16}, {"token": "ab" * 15}, {"room": 0}, {"feed": -1},
+                   {"member": 2 ** 53}, {"member": True}, {"room": "1"}, {"type": "pay"}):
+        with pytest.raises(RelayError):
+            Admission.parse({**good.message(), **change})
+    with pytest.raises(RelayError):
+        Admission.parse(["relay"])

@@ -35,6 +35,8 @@ def test_a_port_in_use_is_one_line_saying_what_to_do():
     (["--port", "70000"], "is not a port number"),
     (["--sfu", "janus", "--sfu-url", "ws://relay.example:8188/"], "pass one of them"),
     (["--sfu-url", "https://relay.example/"], "is not a ws:// or wss:// URL"),
+    (["--sfu", "janus", "--sfu-interface", 'v0"; x = "'], "is not a network interface's name"),
+    (["--sfu-interface", "v0"], "--sfu-interface is for --sfu janus"),
 ])
 def test_a_bad_flag_is_one_clear_line(args, message):
     run = serve(*args)
@@ -48,7 +50,8 @@ def test_help_lists_every_flag():
     run = serve("--help")
     for flag in ["--host", "--port", "--network", "--esplora", "--peer-host", "--peer-port", "--peer-path",
                  "--peer-key", "--peer-secure", "--ice-server", "--no-devnet", "--block-interval",
-                 "--data-dir", "--reset", "--allow-mainnet", "--sfu", "--sfu-port", "--sfu-url"]:
+                 "--data-dir", "--reset", "--allow-mainnet", "--sfu", "--sfu-port", "--sfu-url",
+                 "--sfu-interface"]:
         assert flag in run.stdout
 
 
