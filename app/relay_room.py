@@ -60,6 +60,11 @@ class Room:
     def kick(self, member_id: int) -> dict:
         return {"request": "kick", "room": self.room_id, "secret": self.secret, "id": member_id}
 
+    def destroy(self) -> dict:
+        """The room gone (answered `destroyed`): Janus keeps a room until told, so a broadcast
+        that ends, or goes live again after a reload, removes its last one."""
+        return {"request": "destroy", "room": self.room_id, "secret": self.secret}
+
 
     def members(self) -> dict:
         return {"request": "listparticipants", "room": self.room_id}

@@ -17,7 +17,7 @@ from app.channel import Bind, Broadcaster, Disconnect, Lobby, Send, Terms, new_s
 from app.channel.link import build_link
 from app.channel.signatures import private_key
 from app.esplora import ChainApiError
-from app.relay_room import RelayError
+from app.relay_room import RelayError, Room
 from app.ui import broadcast_form, broadcast_view as view, chain, devnet_address, fiat, field_errors, media, storage
 from app.ui.broadcast_channel import ViewerChannel
 from app.ui.dom import by_id, on, set_text, show
@@ -26,6 +26,7 @@ from app.ui.relay import RelayBroadcast
 from app.ui.tabs import TabLock
 
 SESSION_KEY = "broadcast"
+RELAY_ROOM_KEY = "broadcast-relay-room"  # [room id, secret] of the room this browser last opened on the relay
 ID_RETRIES = 10  # after a reload the signalling server may hold the old connection's id a moment
 
 
@@ -207,17 +208,20 @@ class BroadcastPage:
         """Publish the one stream to a room of our own on the relay; viewers are let in as they pay."""
         url = self.config.sfu.url(str(window.location.hostname))
         self.stop_relay()
+        saved = storage.get(RELAY_ROOM_KEY)
         relay = RelayBroadcast(url, view.log)
         try:
-            await relay.start(key, self.stream, self.config.ice_servers)
+            await relay.start(key, self.stream, self.config.ice_servers, saved and Room(*saved))
         except (RelayError, asyncio.TimeoutError) as failure:
             raise ValueError(f"The video relay at {url} did not take the stream ({failure}). Check the relay "
                              "key, or empty it to send the video to each viewer from this browser.")
+        storage.put(RELAY_ROOM_KEY, [relay.gate.room.room_id, relay.gate.room.secret])
         self.relay = relay
 
     def stop_relay(self):
+        """The room removed from the relay, in the background (a reload would remove it anyway)."""
         if self.relay is not None:
-            self.relay.stop()
+            asyncio.ensure_future(self.relay.close())
             self.relay = None
 
     async def open_link(self, pid, retries):

@@ -198,6 +198,8 @@ class ViewerChannel:
         self.conn.send(admission.message())
 
     async def cut(self, relay, member):
+        if relay is not self.page.relay:
+            return  # a room being removed whole (a new source, the end): it takes this member with it
         try:
             await relay.cut(member)
         except (RelayError, asyncio.TimeoutError) as failure:

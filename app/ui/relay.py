@@ -180,10 +180,14 @@ class RelayBroadcast(OnRelay):
         self.url, self.on_problem = url, on_problem
         self.handle = self.gate = None
 
-    async def start(self, admin_key, stream, ice_servers):
+    async def start(self, admin_key, stream, ice_servers, leftover: Room | None = None):
+        """Open a room and publish `stream` there (`leftover`: the room of this broadcast's last
+        page, destroyed first)."""
         self.session = await JanusSession(self.url).open()
         try:
             self.handle = await self.session.attach()
+            if leftover is not None:
+                await self._destroy(leftover)
             room, own = Room.new(), new_token()
             await self.session.send(self.handle, room.create(admin_key, own), "created")
             joined, _ = await self.session.send(self.handle, join_as_member(room.room_id, own), "joined")
@@ -212,6 +216,18 @@ class RelayBroadcast(OnRelay):
 
     async def cut(self, member):
         await self._requests(self.gate.cut(member))
+
+    async def _destroy(self, room):
+        try:
+            await self.session.send(self.handle, room.destroy(), "destroyed")
+        except (RelayError, asyncio.TimeoutError):
+            pass  # gone already (a restarted relay), or the relay is down: nothing more to do
+
+    async def close(self):
+        """Remove the room (every viewer's media ends with it), then hang up."""
+        if self.gate is not None:
+            await self._destroy(self.gate.room)
+        self.stop()
 
     async def _review_loop(self):
         while self.session is not None and not self.session.closed:

@@ -13,6 +13,7 @@ from app.ui.dom import by_id, show
 from app.ui.relay import RelayView
 
 MAX_STEP_S = 5  # a jump of currentTime larger than this is a seek or a stall, not video received
+FROZEN_S = 5  # no new frame for this long: the picture is frozen, and time no longer counts as video
 
 
 def relay_admission(text):
@@ -29,7 +30,7 @@ def relay_admission(text):
 
 class Video:
     def __init__(self):
-        self.last_time = None
+        self.last_time, self.last_frames, self.fresh_at = None, 0, 0.0
         self.relay = None  # the RelayView, while the video comes through the relay
 
     def answer(self, call):
@@ -52,7 +53,7 @@ class Video:
         """Play `remote`; start muted if the browser blocks sound without a click."""
         element = by_id("remote-video")
         element.srcObject = remote
-        self.last_time = None
+        self.last_time, self.last_frames = None, 0
         element.muted = False
 
         def blocked(*_):
@@ -69,20 +70,28 @@ class Video:
         element = by_id("remote-video")
         element.pause()
         element.srcObject = None
-        self.last_time = None
+        self.last_time, self.last_frames = None, 0
 
     def unmute(self):
         by_id("remote-video").muted = False
         show("w-unmute-box", False)
 
     def played(self):
-        """Seconds of video that played since the last call (0 while nothing plays)."""
+        """Seconds of video that played since the last call (0 while nothing plays). A live
+        stream's clock runs on when its frames stop coming (a relay that stopped forwarding, a
+        stalled link), so time counts only while a new frame was shown in the last FROZEN_S. A
+        still screen being shared is not frozen: WebRTC sends its last frame again every second
+        (libwebrtc's frame cadence adapter, "zero-hertz" mode)."""
         element = by_id("remote-video")
         if is_none(element.srcObject) or element.paused or element.readyState < 2:
-            self.last_time = None
+            self.last_time, self.last_frames = None, 0
             return 0
         current, delta = float(element.currentTime), 0
-        if self.last_time is not None and 0 < current - self.last_time <= MAX_STEP_S:
+        frames = int(element.getVideoPlaybackQuality().totalVideoFrames)
+        if self.last_time is None or frames > self.last_frames:
+            self.fresh_at = current
+        if (self.last_time is not None and 0 < current - self.last_time <= MAX_STEP_S
+                and current - self.fresh_at <= FROZEN_S):
             delta = current - self.last_time
-        self.last_time = current
+        self.last_time, self.last_frames = current, frames
         return delta

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from tests.browser import relay_netns
-from tests.browser.e2e_support import Apps, go_live, open_and_fund, regtest_address, share_link, wait_watching
+from tests.browser.e2e_support import (FAST_TERMS, Apps, go_live, open_and_fund, regtest_address, share_link,
+                                       wait_until, wait_watching)
 from tests.conftest import RequestLog, ServerProcess, free_port
 
 pytestmark = pytest.mark.browser
@@ -115,6 +116,21 @@ def relay_apps(relay_world):
     opened.close()
 
 
+def relayed_broadcast(apps, key, name, viewers, grace=FAST_TERMS["bc-grace"]):
+    """A broadcaster live through the relay, and `viewers` paying viewers watching."""
+    broadcaster = apps.open("#/broadcast", init_script=PROBE)
+    broadcaster.fill("[data-testid=bc-relay-key]", key)
+    go_live(broadcaster, name, regtest_address(), rate=1200, terms={**FAST_TERMS, "bc-grace": grace})
+    link, watching = share_link(broadcaster), []
+    for _ in range(viewers):
+        viewer = apps.open(init_script=PROBE)
+        open_and_fund(viewer, link)
+        watching.append(viewer)
+    for viewer in watching:
+        wait_watching(viewer, timeout=60_000, past=2)
+    return broadcaster, watching
+
+
 def frames(page):
     return sum(page.evaluate(VIDEO_STATS, "inbound-rtp"))
 
@@ -133,18 +149,8 @@ def frames_stop(page, deadline):
 
 
 def test_paying_viewers_watch_through_the_relay_and_one_that_stops_paying_is_cut_off(relay_apps):
-    apps, key = relay_apps
-    broadcaster = apps.open("#/broadcast", init_script=PROBE)
-    broadcaster.fill("[data-testid=bc-relay-key]", key)
-    go_live(broadcaster, "Relayed show", regtest_address(), rate=1200)
-    link = share_link(broadcaster)
-    viewers = []
-    for _ in range(3):
-        viewer = apps.open(init_script=PROBE)
-        open_and_fund(viewer, link)
-        viewers.append(viewer)
+    broadcaster, viewers = relayed_broadcast(*relay_apps, "Relayed show", 3)
     for viewer in viewers:
-        wait_watching(viewer, timeout=60_000, past=2)
         assert frames(viewer) > 0
 
     sent = broadcaster.evaluate(VIDEO_STATS, "outbound-rtp")
@@ -156,7 +162,7 @@ def test_paying_viewers_watch_through_the_relay_and_one_that_stops_paying_is_cut
     admission = next(m for m in cut.evaluate("window.__received") if m.get("type") == "relay")
     cut.evaluate("window.__dropPay = true")
     paid_until = max(m["paid_until"] for m in cut.evaluate("window.__received") if m.get("type") == "pay_ack")
-    grace = 4  # FAST_TERMS' bc-grace
+    grace = FAST_TERMS["bc-grace"]
     stopped = frames_stop(cut, paid_until + grace + 15)
     assert stopped is not None, "the viewer that stopped paying still gets video"
     assert stopped <= paid_until + grace + 5
@@ -166,7 +172,7 @@ def test_paying_viewers_watch_through_the_relay_and_one_that_stops_paying_is_cut
         assert frames(viewer) > before, "the viewers still paying still get video"
 
     # its token, copied to another page, lets nobody in; nor does no token
-    stranger = apps.open()
+    stranger = relay_apps[0].open()
     for token in (admission["token"], "00" * 16):
         refused = stranger.evaluate(JANUS_JOIN, {"url": admission["url"], "body": {
             "request": "join", "ptype": "publisher", "room": admission["room"], "token": token}})
@@ -174,3 +180,55 @@ def test_paying_viewers_watch_through_the_relay_and_one_that_stops_paying_is_cut
     refused = stranger.evaluate(JANUS_JOIN, {"url": admission["url"], "body": {
         "request": "join", "ptype": "subscriber", "room": admission["room"], "streams": [{"feed": admission["feed"]}]}})
     assert refused.get("error_code"), "no subscription without a member's private id"
+
+
+def room_exists(page, admission):
+    return page.evaluate(JANUS_JOIN, {"url": admission["url"], "body": {
+        "request": "exists", "room": admission["room"]}})["exists"]
+
+
+def admissions(page):
+    return [m for m in page.evaluate("window.__received") if m.get("type") == "relay"]
+
+
+def test_reloads_come_back_through_the_relay_and_a_room_is_gone_once_its_broadcast_is(relay_apps):
+    broadcaster, (viewer,) = relayed_broadcast(*relay_apps, "Relayed reloads", 1, grace=30)
+
+    viewer.reload()  # a new page: a new admission to the same room
+    viewer.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    wait_watching(viewer, timeout=60_000, past=2)
+    first = wait_until(lambda: admissions(viewer), what="the viewer's admission after its reload")[0]
+
+    broadcaster.reload()  # live again by itself, through the relay again: a new room, the old one removed
+    broadcaster.wait_for_selector("body[data-app-ready=true]", timeout=90_000)
+    second = wait_until(lambda: [a for a in admissions(viewer) if a["room"] != first["room"]], timeout=60,
+                        what="an admission to the broadcaster's new room")[0]
+    before = frames(viewer)
+    wait_until(lambda: frames(viewer) > before + 20, timeout=30, what="video from the new room")
+    assert len(broadcaster.evaluate(VIDEO_STATS, "outbound-rtp")) == 1, "still one stream, through the relay"
+    assert not room_exists(viewer, first)
+
+    broadcaster.click("[data-testid=bc-end]")
+    broadcaster.click("[data-testid=bc-end-yes]")
+    wait_until(lambda: not room_exists(viewer, second), timeout=60, what="the room removed once the broadcast ended")
+
+
+def test_a_paying_viewer_whose_video_stops_coming_stops_paying_for_it(relay_apps):
+    """The relay stops forwarding to a viewer that still pays (here: its member kicked with the
+    broadcaster's room secret, as a failing or hostile relay could): the viewer's clock runs on,
+    but its frames stop, and so do its payments."""
+    broadcaster, (viewer,) = relayed_broadcast(*relay_apps, "Relay that fails", 1, grace=60)
+    admission = wait_until(lambda: admissions(viewer), what="the viewer's admission")[0]
+    room_id, secret = json.loads(broadcaster.evaluate("localStorage.getItem('streamium:broadcast-relay-room')"))
+    assert room_id == admission["room"]
+    kicked = viewer.evaluate(JANUS_JOIN, {"url": admission["url"], "body": {
+        "request": "kick", "room": room_id, "secret": secret, "id": admission["member"]}})
+    assert kicked["videoroom"] == "success", kicked
+
+    def paid():
+        return max([m["amount"] for m in viewer.evaluate("window.__received") if m.get("type") == "pay_ack"])
+    time.sleep(5 + 2 + 3)  # FROZEN_S, one pay interval, and a margin: the last payment for video received is out
+    before = paid()
+    time.sleep(8)  # two prepay windows: a viewer paying by the clock would have paid twice more
+    assert paid() == before, "the viewer went on paying for video that no longer came"
+    assert viewer.evaluate("document.querySelector('[data-testid=remote-video]').currentTime") > 0
