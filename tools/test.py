@@ -2,7 +2,7 @@
 """Run the whole test suite: `python3 tools/test.py [pytest arguments]`.
 
 The first run sets up what the tests need: .venv with the test extra, the
-vendored runtime, and Debian's Chromium and Janus (with apt-get). Playwright never
+vendored runtime, and Debian's Chromium, Janus and iproute2 (with apt-get). Playwright never
 downloads a browser. No tests collected counts as a failure.
 """
 
@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools.bootstrap import ROOT, apt_install, ensure_environment, say  # noqa: E402
 
 
-def ensure_debian_package(package, why):
-    if shutil.which(package):
+def ensure_debian_package(package, why, command=None):
+    if shutil.which(command or package):
         return
     if not apt_install(package):
         say(f"error: Debian's {package} ({why}) is missing and could not be installed: "
@@ -28,6 +28,7 @@ def main():
     ensure_environment(extras=("test",))
     ensure_debian_package("chromium", "the browser the tests drive")
     ensure_debian_package("janus", "the media relay of serve.py --sfu janus")
+    ensure_debian_package("iproute2", "the network namespace the relay's tests run Janus in", command="ip")
     import pytest
 
     code = pytest.main(["--rootdir", str(ROOT), *sys.argv[1:]])
