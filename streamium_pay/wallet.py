@@ -167,7 +167,9 @@ class Wallet:
         data = {"version": VERSION, "network": self.network, "secret": self.key.secret.hex(),
                 "servers": self.servers, "channels": [e.to_record() for e in self.channels.values()]}
         try:
-            done = self._writer.write(json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+            # compact: only without `indent` does json use its C encoder, ten times faster here, and
+            # this runs on the event loop for every new voucher
+            done = self._writer.write(json.dumps(data, separators=(",", ":"), sort_keys=True).encode() + b"\n")
         except OSError as e:
             raise WalletError(f"cannot write the wallet {self.path}: {e}") from None
         if not self._queueing:
