@@ -200,7 +200,8 @@ class BroadcastPage:
         storage.put(SESSION_KEY, {"terms": dataclasses.asdict(terms), "identity_secret": self.identity_secret.hex(),
                                   "live": True, "source": source, "relay_key": relay_key})
         origin = str(window.location.origin) + str(window.location.pathname)
-        view.live(terms, build_link(origin.rstrip("/"), terms.name, self.identity_pub), self.identity_pub, self.stream)
+        view.live(terms, build_link(origin.rstrip("/"), terms.name, self.identity_pub), self.identity_pub, self.stream,
+                  self.relay and self.relay.url)
         self.start_ticker()
         self.refresh()
 

@@ -33,7 +33,7 @@ def chain_status(text):
     show("bc-chain-status", bool(text))
 
 
-def live(terms, url, identity_pub, stream):
+def live(terms, url, identity_pub, stream, relay_url=None):
     anchor = by_id("share-link")
     anchor.href = url
     anchor.textContent = url
@@ -43,6 +43,8 @@ def live(terms, url, identity_pub, stream):
     set_text("bc-live-payout", terms.payout_address)
     set_text("bc-terms", f"{rate_summary(terms.rate_sat_per_min)} · minimum deposit "
              f"{sats(terms.min_deposit_sat)} · lock {duration(terms.refund_lock_s)}")
+    set_text("bc-media-mode", f"Video: one stream to the relay at {relay_url}, copied to each paying viewer"
+             if relay_url else "Video: from this browser to each paying viewer")
     if stream is not None:
         media.preview("bc-preview", stream)
     show("bc-form", False)

@@ -155,6 +155,7 @@ def test_paying_viewers_watch_through_the_relay_and_one_that_stops_paying_is_cut
     for viewer in viewers:
         assert frames(viewer) > 0
 
+    assert broadcaster.text_content("[data-testid=bc-media-mode]").startswith("Video: one stream to the relay at ws://")
     sent = broadcaster.evaluate(VIDEO_STATS, "outbound-rtp")
     assert len(sent) == 1, f"the broadcaster sends one video stream for three viewers, not {len(sent)}"
     time.sleep(2)

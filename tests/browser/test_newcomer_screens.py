@@ -32,6 +32,7 @@ def test_the_offer_states_its_minimum_charge_in_time_and_what_a_short_session_co
     payout = regtest_address()
     broadcaster, viewer = at_the_offer(apps, "Slow and cheap", rate=100, payout=payout)
     assert broadcaster.text_content("[data-testid=bc-live-payout]") == payout
+    assert broadcaster.text_content("[data-testid=bc-media-mode]") == "Video: from this browser to each paying viewer"
     assert viewer.evaluate("document.activeElement.id") == "w-name"  # the offer's heading
     minimum = viewer.text_content("[data-testid=minimum-charge]")
     assert "at least the minimum charge of 294 sats (≈ 2 min 56 s at this price)" in minimum
