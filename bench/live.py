@@ -96,9 +96,11 @@ PROBE = r"""
   document.addEventListener("loadeddata", (e) => { if (e.target.id === "remote-video") mark("first frame decoded"); }, true);
   new MutationObserver(() => {
     const state = document.getElementById("w-state"), funding = document.getElementById("w-funding-status");
-    if (state && state.textContent) mark("state " + state.textContent);
+    // the channel's state itself is in data-state (the text is in words since the newcomer screens)
+    if (state && state.getAttribute("data-state")) mark("state " + state.getAttribute("data-state"));
     if (funding && funding.textContent.startsWith("Payment received")) mark("funding seen");
-  }).observe(document, {subtree: true, childList: true, characterData: true});
+  }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
+                        attributeFilter: ["data-state"]});
   const keep = (result) => {
     const instance = result && (result.instance || result);
     for (const v of Object.values((instance && instance.exports) || {}))
@@ -134,7 +136,7 @@ VIDEO_JS = """() => { const v = document.querySelector('[data-testid=remote-vide
   const q = v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
   return {t: v ? v.currentTime : 0, w: v ? v.videoWidth : 0, h: v ? v.videoHeight : 0,
           frames: q ? q.totalVideoFrames : 0, dropped: q ? q.droppedVideoFrames : 0,
-          state: (document.getElementById('w-state') || {}).textContent || ''}; }"""
+          state: ((e) => e ? e.getAttribute('data-state') || e.textContent : '')(document.getElementById('w-state'))}; }"""
 
 MEMORY_JS = """() => ({wasm: window.__bench ? window.__bench.wasm.reduce((s, m) => s + m.buffer.byteLength, 0) : 0,
   wasm_sizes: window.__bench ? window.__bench.wasm.map(m => m.buffer.byteLength) : [],
@@ -150,18 +152,21 @@ class Live:
     Every viewer is its own browser context (a page with its own Pyodide).
     """
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, server_args=(), executable_path="/usr/bin/chromium", init_script=None):
+        """`server_args`: more of serve.py's flags; `executable_path`: the Chromium to launch (e.g. a
+        wrapper that runs it in a network namespace); `init_script`: run in every page after PROBE."""
         self.tmp = Path(tmp)
+        self.server_args, self.executable_path, self.init_script = tuple(server_args), executable_path, init_script
         self.server = None
         self.pw = None
 
     def __enter__(self):
-        self.server = ServerProcess("--block-interval", "0", data_dir=self.tmp / "devnet").start()
+        self.server = ServerProcess("--block-interval", "0", *self.server_args, data_dir=self.tmp / "devnet").start()
         self.pw = sync_playwright().start()
         self.browsers = {}
         for role in ("broadcaster", "viewers"):
             self.browsers[role] = self.pw.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS + [f"--streamium-bench={role}"])
+                executable_path=self.executable_path, args=CHROMIUM_ARGS + [f"--streamium-bench={role}"])
         log = RequestLog(self.server.url)
         self.broadcasters = Apps(self.browsers["broadcaster"], self.server, log)
         self.viewers = Apps(self.browsers["viewers"], self.server, log)
@@ -179,9 +184,12 @@ class Live:
         if self.server:
             self.server.stop()
 
-    def broadcast(self, name, rate=1200, terms=FAST_TERMS):
-        """A broadcaster page live under `name` with the fake camera; returns (page, share link)."""
+    def broadcast(self, name, rate=1200, terms=FAST_TERMS, relay_key=None):
+        """A broadcaster page live under `name` with the fake camera; returns (page, share link).
+        `relay_key`: the relay's key, so the video goes through serve.py's SFU (issue 15)."""
         page = self.page("broadcaster", "#/broadcast")
+        if relay_key:
+            page.fill("[data-testid=bc-relay-key]", relay_key)
         go_live(page, name, regtest_address(), rate=rate, terms=terms)
         return page, share_link(page)
 
@@ -194,6 +202,8 @@ class Live:
         apps = self.broadcasters if role == "broadcaster" else self.viewers
         context = self.browsers[role].new_context(viewport={"width": 1100, "height": 900})
         context.add_init_script(PROBE)
+        if self.init_script:
+            context.add_init_script(self.init_script)
         apps.contexts.append(context)
         page = context.new_page()
         page.goto(self.server.url + "/" + fragment)
@@ -334,6 +344,7 @@ def cpu_delta(before: CpuSample, after: CpuSample) -> dict:
 
 
 @contextlib.contextmanager
-def live():
-    with tempfile.TemporaryDirectory() as tmp, Live(tmp) as world:
+def live(**options):
+    """A Live world in a temporary folder (`options`: Live's)."""
+    with tempfile.TemporaryDirectory() as tmp, Live(tmp, **options) as world:
         yield world

@@ -178,6 +178,10 @@ LIVE_SECTIONS = [
      "channel closes (`unpaid` or otherwise) and every viewer's video advances (currentTime ≥ 80 % of wall "
      "time, frames decoded). The broadcaster runs in its own Chromium so its CPU is read from `/proc` "
      "(user + system time of its renderer, and of all its processes), in % of one core per viewer."),
+    ("relay.py", "Relay (Janus) against browser to browser",
+     SAME + "P2P against serve.py --sfu janus side by side, in a network namespace (run as root): viewers "
+     "1, 2, 4, 8, 12, 16 … each paying its own channel, the broadcaster's upload (outbound-rtp bytes) and CPU, "
+     "Janus's CPU, join to first frame; the same pass criteria as viewers.py."),
     ("memory.py", "Memory",
      SAME + "A broadcaster tab serving 4 paying viewers and the 4 viewer tabs, sampled every 10 s while "
      "they watch: the page's JS heap (CDP `Performance.getMetrics` `JSHeapUsedSize`) plus the byteLength "

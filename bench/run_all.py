@@ -30,6 +30,7 @@ BENCHES = [  # (script, section title, extra args)
     ("join.py", "Join to first frame", []),
     ("roundtrip.py", "Payment round trip", []),
     ("viewers.py", "Viewers per broadcaster", []),
+    ("relay.py", "Relay (Janus) against browser to browser", []),  # as root: a network namespace
     ("memory.py", "Memory", []),
 ]
 COMMAND = ".venv/bin/python bench/run_all.py"

@@ -37,22 +37,29 @@ TARGET = 6
 ADVANCE = 0.8
 
 
-def add_viewers(world, link, viewers, n):
+def add_viewers(world, link, viewers, n, one_at_a_time=False):
+    """Viewers funded and watching until there are `n`; the new ones (`one_at_a_time`: each
+    watches before the next follows the link, so its join is timed with the others watching)."""
     new = []
     while len(viewers) < n:
         v = world.viewer()
         live.open_and_fund(v, link, minutes=30)
         viewers.append(v)
         new.append(v)
+        if one_at_a_time:
+            live.wait_watching(v, timeout=90_000, past=1)
     for v in new:
         live.wait_watching(v, timeout=90_000, past=1)
+    return new
 
 
-def watch_window(broadcaster, cdp, viewers, window, every):
-    """Sample for `window` seconds; returns what the window showed."""
+def watch_window(broadcaster, cdp, viewers, window, every, sample=None):
+    """Sample for `window` seconds; returns what the window showed (`sample`: a function also
+    called at each CPU mark, its results in "samples")."""
     video0 = [v.evaluate(live.VIDEO_JS) for v in viewers]
     m0, cpu0, vcpu0 = cdp_metrics(cdp), live.CpuSample("broadcaster"), live.CpuSample("viewers")
     cpu_marks, margins, closed = [cpu0], {}, set()
+    samples = [sample()] if sample else []
     start = time.monotonic()
     next_cpu = start + every
     while time.monotonic() - start < window:
@@ -65,11 +72,15 @@ def watch_window(broadcaster, cdp, viewers, window, every):
                 margins[ch["key"]] = min(margins.get(ch["key"], margin), margin)
         if time.monotonic() >= next_cpu:
             cpu_marks.append(live.CpuSample("broadcaster"))
+            if sample:
+                samples.append(sample())
             next_cpu += every
         time.sleep(1)
     m1, cpu1, vcpu1 = cdp_metrics(cdp), live.CpuSample("broadcaster"), live.CpuSample("viewers")
     if cpu1.at - cpu_marks[-1].at > every / 2:
         cpu_marks.append(cpu1)
+        if sample:
+            samples.append(sample())
     video1 = [v.evaluate(live.VIDEO_JS) for v in viewers]
     wall = cpu1.at - cpu0.at
     advance = [(b["t"] - a["t"]) / wall for a, b in zip(video0, video1)]
@@ -82,7 +93,7 @@ def watch_window(broadcaster, cdp, viewers, window, every):
     ok = (not late and not closed and len(margins) >= n and all(a >= ADVANCE for a in advance)
           and all(f > 0 for f in fps) and all(s == "open" for s in states))
     return {
-        "n": n, "ok": ok, "wall": wall, "advance": advance, "fps": fps, "margins": list(margins.values()),
+        "n": n, "ok": ok, "wall": wall, **({"samples": samples} if sample else {}), "advance": advance, "fps": fps, "margins": list(margins.values()),
         "late": len(late), "closed": sorted(closed), "viewer_states": states,
         "sizes": sorted({f"{b['w']}×{b['h']}" for b in video1}),
         "renderer_pct_per_viewer": [100 * d["renderer"] / d["wall"] / n for d in intervals],
