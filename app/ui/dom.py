@@ -1,10 +1,16 @@
 """Small DOM helpers. Text only: nothing is ever inserted as HTML."""
 
-from pyodide.ffi import create_proxy
+import js
+from pyodide.ffi import create_proxy, to_js
 from pyscript import document
 from pyscript.ffi import is_none
 
 _listeners = []  # keep proxies alive for as long as the page lives
+
+
+def js_object(value):
+    """A Python dict (nested ones too) as a plain JavaScript object, as browser APIs take them."""
+    return to_js(value, dict_converter=js.Object.fromEntries)
 
 
 def find(element_id):

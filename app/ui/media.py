@@ -3,13 +3,9 @@
 import asyncio
 
 import js
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import create_proxy
 
-from app.ui.dom import by_id
-
-
-def _js(value):
-    return to_js(value, dict_converter=js.Object.fromEntries)
+from app.ui.dom import by_id, js_object
 
 
 class MediaError(Exception):
@@ -18,14 +14,14 @@ class MediaError(Exception):
 
 async def camera():
     try:
-        return await js.navigator.mediaDevices.getUserMedia(_js({"video": True, "audio": True}))
+        return await js.navigator.mediaDevices.getUserMedia(js_object({"video": True, "audio": True}))
     except Exception as error:  # noqa: BLE001
         raise MediaError(f"The camera could not be opened: {error}")
 
 
 async def screen():
     try:
-        return await js.navigator.mediaDevices.getDisplayMedia(_js({"video": True, "audio": True}))
+        return await js.navigator.mediaDevices.getDisplayMedia(js_object({"video": True, "audio": True}))
     except Exception as error:  # noqa: BLE001
         raise MediaError(f"Screen sharing was not started: {error}")
 

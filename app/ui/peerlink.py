@@ -10,8 +10,10 @@ import json
 import unicodedata
 
 import js
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import create_proxy
 from pyscript import window
+
+from app.ui.dom import js_object
 
 PREFIX = "streamium-"
 MAX_ID = 60
@@ -44,10 +46,6 @@ def peer_options(config):
     options["config"] = {"iceServers": list(config.ice_servers)}
     options["debug"] = 0
     return options
-
-
-def _js(value):
-    return to_js(value, dict_converter=js.Object.fromEntries)
 
 
 class _Events:
@@ -105,7 +103,7 @@ class PeerLink(_Events):
 
     def __init__(self, config, peer_id=None):
         super().__init__()
-        options = _js(peer_options(config))
+        options = js_object(peer_options(config))
         self.peer = js.Peer.new(peer_id, options) if peer_id else js.Peer.new(options)
         self.id = peer_id
         self.on_connection = self.on_call = self.on_error = None
@@ -131,7 +129,7 @@ class PeerLink(_Events):
         return await asyncio.wait_for(self._opened, timeout)
 
     def connect(self, target):
-        return Connection(self.peer.connect(target, _js({"serialization": "json", "reliable": True})))
+        return Connection(self.peer.connect(target, js_object({"serialization": "json", "reliable": True})))
 
     def call(self, target, stream):
         return self.peer.call(target, stream)

@@ -5,14 +5,10 @@ says so; it may take over, which ends the first tab's hold (that tab then stops 
 import asyncio
 
 import js
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import create_proxy
 from pyscript.ffi import is_none
 
-from app.ui.dom import set_text, show
-
-
-def _js(value):
-    return to_js(value, dict_converter=js.Object.fromEntries)
+from app.ui.dom import js_object, set_text, show
 
 
 class TabLock:
@@ -39,7 +35,7 @@ class TabLock:
             return js.Promise.new(self._proxy(lambda resolve, reject: None))  # held for the page's life
 
         options = {"steal": True} if take_over else {"ifAvailable": True}
-        request = js.navigator.locks.request(self.name, _js(options), self._proxy(granted))
+        request = js.navigator.locks.request(self.name, js_object(options), self._proxy(granted))
         request.catch(self._proxy(lambda error, *_: self._lost()))
         return await decided
 
