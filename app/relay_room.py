@@ -88,6 +88,14 @@ TOKEN = re.compile(r"[0-9a-f]{32}")
 RELAY_URL = re.compile(r"wss?://[A-Za-z0-9.\-\[\]:]{1,255}(/[\x21-\x7e]{0,200})?")
 
 
+def relay_id(data, key: str) -> int:
+    """`data[key]`, if it is an id as Janus gives them; RelayError otherwise."""
+    value = data.get(key) if isinstance(data, dict) else None
+    if type(value) is not int or not 0 < value <= MAX_ID:
+        raise RelayError(f"the relay's answer has no {key}")
+    return value
+
+
 def new_id() -> int:
     return int.from_bytes(os.urandom(6), "big") or 1
 
@@ -117,8 +125,9 @@ class Admission:
             raise RelayError("the relay admission names no ws:// or wss:// address")
         if not isinstance(token, str) or not TOKEN.fullmatch(token):
             raise RelayError("the relay admission's token is not 32 hex digits")
-        ids = [message.get(k) for k in ("room", "feed", "member")]
-        if not all(type(i) is int and 0 < i <= MAX_ID for i in ids):
+        try:
+            ids = [relay_id(message, k) for k in ("room", "feed", "member")]
+        except RelayError:
             raise RelayError("the relay admission's room, feed and member must be positive integer ids")
         return cls(url, *ids, token)
 

@@ -12,18 +12,15 @@ import itertools
 import json
 
 import js
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import create_proxy
 
 from app.relay_room import (NO_SUCH_FEED, PLUGIN, Admission, Gate, RelayError, Room, answer, join_as_member,
-                             new_token, subscribe)
+                             new_token, relay_id, subscribe)
+from app.ui.dom import js_object
 
 KEEPALIVE_S = 25  # serve.py's Janus drops a session silent for 60 s
 ANSWER_S = 15
 GATHER_S = 5
-
-
-def _js(value):
-    return to_js(value, dict_converter=js.Object.fromEntries)
 
 
 class JanusSession:
@@ -53,7 +50,7 @@ class JanusSession:
             self.proxies.append(proxy)
             self.ws.addEventListener(event, proxy)
         await asyncio.wait_for(opened, ANSWER_S)
-        self.session_id = (await self.call({"janus": "create"}))["data"]["id"]
+        self.session_id = relay_id((await self.call({"janus": "create"})).get("data"), "id")
         asyncio.ensure_future(self._keep_alive())
         return self
 
@@ -86,7 +83,7 @@ class JanusSession:
         return reply
 
     async def attach(self) -> int:
-        return (await self.call({"janus": "attach", "plugin": PLUGIN}))["data"]["id"]
+        return relay_id((await self.call({"janus": "attach", "plugin": PLUGIN})).get("data"), "id")
 
     async def send(self, handle: int, body: dict, expected: str, jsep=None) -> tuple:
         """VideoRoom's answer data to `body` on `handle`, and the SDP that came with it."""
@@ -122,12 +119,12 @@ async def _whole_sdp(pc) -> dict:
 def _sdp(jsep, kind):
     if not isinstance(jsep, dict) or jsep.get("type") != kind or not isinstance(jsep.get("sdp"), str):
         raise RelayError(f"the relay sent no SDP {kind}")
-    return _js({"type": kind, "sdp": jsep["sdp"]})
+    return js_object({"type": kind, "sdp": jsep["sdp"]})
 
 
 async def publish(session: JanusSession, handle: int, stream, ice_servers) -> object:
     """Send `stream` to the room `handle` has joined as its publisher; the RTCPeerConnection."""
-    pc = js.RTCPeerConnection.new(_js({"iceServers": list(ice_servers)}))
+    pc = js.RTCPeerConnection.new(js_object({"iceServers": list(ice_servers)}))
     for track in stream.getTracks():
         pc.addTrack(track, stream)
     await pc.setLocalDescription(await pc.createOffer())
@@ -143,7 +140,7 @@ async def publish(session: JanusSession, handle: int, stream, ice_servers) -> ob
 async def receive(session: JanusSession, handle: int, offer, ice_servers, on_stream) -> object:
     """Answer the relay's `offer` of the broadcaster's stream on `handle`; `on_stream` gets the
     MediaStream. The RTCPeerConnection."""
-    pc = js.RTCPeerConnection.new(_js({"iceServers": list(ice_servers)}))
+    pc = js.RTCPeerConnection.new(js_object({"iceServers": list(ice_servers)}))
     remote = js.MediaStream.new()
 
     def track(event, *_):
@@ -192,7 +189,7 @@ class RelayBroadcast(OnRelay):
             await self.session.send(self.handle, room.create(admin_key, own), "created")
             joined, _ = await self.session.send(self.handle, join_as_member(room.room_id, own), "joined")
             await self.session.send(self.handle, room.revoke(own), "success")
-            self.gate = Gate(room, joined["id"])
+            self.gate = Gate(room, relay_id(joined, "id"))
             self.pc = await publish(self.session, self.handle, stream, ice_servers)
         except Exception:
             self.stop()
@@ -252,7 +249,8 @@ class RelayView(OnRelay):
             member = await self.session.attach()
             joined, _ = await self.session.send(member, join_as_member(a.room, a.token, a.member), "joined")
             viewer = await self.session.attach()
-            _, offer = await self.session.send(viewer, subscribe(a.room, a.feed, joined["private_id"]), "attached")
+            private_id = relay_id(joined, "private_id")
+            _, offer = await self.session.send(viewer, subscribe(a.room, a.feed, private_id), "attached")
             self.pc = await receive(self.session, viewer, offer, ice_servers, on_stream)
         except Exception:
             self.stop()

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from app.relay_room import (NOT_ALLOWED, PLUGIN, Admission, Gate, RelayError, Room, answer, join_as_member, new_token,
-                             subscribe)
+                             relay_id, subscribe)
 from streamium_server.janus import JanusProcess
 from tests.conftest import free_port
 
@@ -149,3 +149,10 @@ def test_an_admission_is_checked_before_anything_is_done_with_it():
             Admission.parse({**good.message(), **change})
     with pytest.raises(RelayError):
         Admission.parse(["relay"])
+
+
+def test_an_answer_without_the_id_it_should_carry_is_refused():
+    assert relay_id({"id": 7}, "id") == 7
+    for bad in (None, {}, {"id": "7"}, {"id": 0}, {"id": True}, {"id": 2 ** 53}, {"private_id": 7}):
+        with pytest.raises(RelayError):
+            relay_id(bad, "id")
